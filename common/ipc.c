@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * Control-channel messages (see ipc.h). Sending first tries the socket
+ * directly; what the peer's buffer cannot take waits in a FIFO and leaves
+ * on EV_WRITE, in order. Receiving checks the version and that the header's
+ * length matches the packet before the callback sees anything.
+ */
+
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/ipc.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+const char *const worker_stats_names[] = {
+	"rss", "connections", "sessions", "sessions_inited",
+	"sessions_wait_ack", "sessions_working", "tcp_connections",
+	"ws_connections", "accepted", "rejected_max_connections",
+	"handshakes", "handshake_errors", "requests", "notifies",
+	"responses", "pushes", "kicks", "heartbeat_timeouts",
+	"handshake_timeouts", "idle_timeouts", "protocol_errors",
+	"oversize_packages", "send_buffer_overflows", "bytes_in", "bytes_out",
+	"channels", "channel_members",
+};
+
+_Static_assert(sizeof worker_stats_names / sizeof worker_stats_names[0] ==
+    WORKER_STATS_N, "worker_stats_names must name every counter");
+
+struct ipc_out {
+	STAILQ_ENTRY(ipc_out)	 entry;
+	struct ipc_hdr		 hdr;
+	int			 fd;		/* dup, closed after sending */
+	uint8_t			 payload[];
+};
+
+struct ipc_chan {
+	int			 fd;
+	struct event		*ev_read;
+	struct event		*ev_write;
+	ipc_msg_cb		 msg_cb;
+	ipc_close_cb		 close_cb;
+	void			*arg;
+	bool			 closed;
+	size_t			 queued;
+	STAILQ_HEAD(, ipc_out)	 out;
+};
+
+int
+ipc_send(int sock, const struct ipc_hdr *hdr, const void *payload, int fd)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov[2];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	memset(&mh, 0, sizeof mh);
+	iov[0].iov_base = (void *)hdr;
+	iov[0].iov_len = sizeof *hdr;
+	iov[1].iov_base = (void *)payload;
+	iov[1].iov_len = hdr->len;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = hdr->len > 0 ? 2 : 1;
+	if (fd != -1) {
+		memset(&cm, 0, sizeof cm);
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof cm.buf;
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	}
+	do {
+		n = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		return -errno;
+	}
+	return 0;
+}
+
+int
+ipc_recv(int sock, struct ipc_hdr *ret_hdr, void *payload, size_t size,
+    int *ret_fd)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov[2];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+	int		 fd = -1, extra;
+	size_t		 i, nfds;
+
+	*ret_fd = -1;
+	memset(&mh, 0, sizeof mh);
+	iov[0].iov_base = ret_hdr;
+	iov[0].iov_len = sizeof *ret_hdr;
+	iov[1].iov_base = payload;
+	iov[1].iov_len = size;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof cm.buf;
+	do {
+		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		return -errno;
+	}
+	if (n == 0) {
+		return 0;
+	}
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET ||
+		    c->cmsg_type != SCM_RIGHTS) {
+			continue;
+		}
+		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfds; i++) {
+			memcpy(&extra, CMSG_DATA(c) + i * sizeof(int),
+			    sizeof extra);
+			if (fd == -1) {
+				fd = extra;
+			} else {
+				close(extra);
+			}
+		}
+	}
+	if ((size_t)n < sizeof *ret_hdr || (mh.msg_flags & MSG_TRUNC) ||
+	    ret_hdr->version != IPC_VERSION ||
+	    ret_hdr->len != (size_t)n - sizeof *ret_hdr) {
+		if (fd != -1) {
+			close(fd);
+		}
+		return -EBADMSG;
+	}
+	*ret_fd = fd;
+	return (int)n;
+}
+
+static void
+ipc_chan_fail(struct ipc_chan *chan)
+{
+	if (chan->closed) {
+		return;
+	}
+	chan->closed = true;
+	event_del(chan->ev_read);
+	event_del(chan->ev_write);
+	if (chan->close_cb != NULL) {
+		chan->close_cb(chan, chan->arg);
+	}
+}
+
+static void
+ipc_chan_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipc_chan	*chan = arg;
+	struct ipc_hdr	 hdr;
+	static uint8_t	 buf[IPC_MAX_PAYLOAD + 1];
+	int		 n, rfd, count;
+
+	/* A bounded batch, so one busy channel cannot starve the loop. */
+	for (count = 0; count < 64 && !chan->closed; count++) {
+		n = ipc_recv(fd, &hdr, buf, sizeof buf - 1, &rfd);
+		if (n == -EAGAIN) {
+			return;
+		}
+		if (n == -EBADMSG) {
+			log_warn("control channel: dropped a malformed "
+			    "message");
+			continue;
+		}
+		if (n <= 0) {
+			ipc_chan_fail(chan);
+			return;
+		}
+		buf[hdr.len] = '\0';
+		chan->msg_cb(chan, &hdr, buf, rfd, chan->arg);
+	}
+}
+
+static void
+ipc_chan_flush(struct ipc_chan *chan)
+{
+	struct ipc_out	*o;
+	int		 r;
+
+	while ((o = STAILQ_FIRST(&chan->out)) != NULL) {
+		r = ipc_send(chan->fd, &o->hdr, o->payload, o->fd);
+		if (r == -EAGAIN || r == -ENOBUFS) {
+			event_add(chan->ev_write, NULL);
+			return;
+		}
+		STAILQ_REMOVE_HEAD(&chan->out, entry);
+		chan->queued -= o->hdr.len + sizeof o->hdr;
+		if (o->fd != -1) {
+			close(o->fd);
+		}
+		free(o);
+		if (r != 0) {
+			ipc_chan_fail(chan);
+			return;
+		}
+	}
+}
+
+static void
+ipc_chan_write(evutil_socket_t fd, short what, void *arg)
+{
+	ipc_chan_flush(arg);
+}
+
+struct ipc_chan *
+ipc_chan_create(struct event_base *base, int fd, ipc_msg_cb msg_cb,
+    ipc_close_cb close_cb, void *arg)
+{
+	struct ipc_chan	*chan;
+	int		 size = 4 * 1024 * 1024;
+
+	chan = xcalloc(1, sizeof *chan);
+	chan->fd = fd;
+	chan->msg_cb = msg_cb;
+	chan->close_cb = close_cb;
+	chan->arg = arg;
+	STAILQ_INIT(&chan->out);
+	/* Room for bursts (session lists, relays) without queueing. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	chan->ev_read = event_new(base, fd, EV_READ | EV_PERSIST,
+	    ipc_chan_read, chan);
+	chan->ev_write = event_new(base, fd, EV_WRITE, ipc_chan_write, chan);
+	event_add(chan->ev_read, NULL);
+	return chan;
+}
+
+void
+ipc_chan_destroy(struct ipc_chan *chan)
+{
+	struct ipc_out	*o;
+
+	if (chan == NULL) {
+		return;
+	}
+	while ((o = STAILQ_FIRST(&chan->out)) != NULL) {
+		STAILQ_REMOVE_HEAD(&chan->out, entry);
+		if (o->fd != -1) {
+			close(o->fd);
+		}
+		free(o);
+	}
+	event_free(chan->ev_read);
+	event_free(chan->ev_write);
+	close(chan->fd);
+	free(chan);
+}
+
+int
+ipc_chan_send(struct ipc_chan *chan, uint16_t type, uint64_t tag,
+    const void *payload, size_t len, int fd)
+{
+	struct ipc_hdr	 hdr;
+	struct ipc_out	*o;
+	int		 r;
+
+	if (len > IPC_MAX_PAYLOAD) {
+		return -EMSGSIZE;
+	}
+	if (chan->closed) {
+		return -EPIPE;
+	}
+	memset(&hdr, 0, sizeof hdr);
+	hdr.version = IPC_VERSION;
+	hdr.type = type;
+	hdr.len = (uint32_t)len;
+	hdr.tag = tag;
+	if (STAILQ_EMPTY(&chan->out)) {
+		r = ipc_send(chan->fd, &hdr, payload, fd);
+		if (r == 0) {
+			return 0;
+		}
+		if (r != -EAGAIN && r != -ENOBUFS) {
+			ipc_chan_fail(chan);
+			return -EPIPE;
+		}
+	}
+	o = xmalloc(sizeof *o + len);
+	o->hdr = hdr;
+	o->fd = -1;
+	if (fd != -1 && (o->fd = dup(fd)) == -1) {
+		r = -errno;
+		free(o);
+		return r;
+	}
+	if (len > 0) {
+		memcpy(o->payload, payload, len);
+	}
+	STAILQ_INSERT_TAIL(&chan->out, o, entry);
+	chan->queued += len + sizeof hdr;
+	event_add(chan->ev_write, NULL);
+	return 0;
+}
+
+size_t
+ipc_chan_queued(const struct ipc_chan *chan)
+{
+	return chan->queued;
+}

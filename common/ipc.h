@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * The control channel between the master and each worker: one
+ * SOCK_SEQPACKET socketpair, one message per packet. Every message starts
+ * with struct ipc_hdr; listener descriptors travel with SCM_RIGHTS. A
+ * struct ipc_chan queues what the peer cannot take yet, so neither side
+ * ever blocks on the other.
+ *
+ * Bump IPC_VERSION on any change to a message type or payload layout.
+ * (Master and workers are one binary, but a worker forked from an old
+ * master still talks to it during an upgrade-by-restart.)
+ */
+
+#ifndef COMMON_IPC_H
+#define COMMON_IPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPC_VERSION		1
+#define IPC_MAX_PAYLOAD		(60 * 1024)
+
+enum ipc_type {
+	/* 0x1xx: master to worker. */
+	IPC_LISTENER = 0x100,	/* struct ipc_listener + one fd */
+	IPC_START = 0x101,	/* every listener sent: accept */
+	IPC_DRAIN = 0x102,	/* struct ipc_drain */
+	IPC_STOP = 0x103,	/* kick everyone now and exit */
+	IPC_REOPEN_LOGS = 0x104,
+	IPC_KICK = 0x110,	/* struct ipc_kick + uid bytes; tagged */
+	IPC_SESSIONS = 0x111,	/* tagged; answered with IPC_REPLY* */
+	IPC_BROADCAST = 0x112,	/* route NUL JSON */
+	IPC_RELAY = 0x113,	/* worker-to-worker traffic, relayed */
+
+	/* 0x2xx: worker to master. */
+	IPC_READY = 0x200,
+	IPC_HEARTBEAT = 0x201,	/* struct worker_stats */
+	IPC_REPLY = 0x202,	/* a chunk of an answer; tagged */
+	IPC_REPLY_END = 0x203,	/* last chunk; tagged */
+	IPC_RELAY_OUT = 0x204,	/* to be relayed to the other workers */
+};
+
+struct ipc_hdr {
+	uint16_t	 version;
+	uint16_t	 type;
+	uint32_t	 len;		/* payload bytes after the header */
+	uint64_t	 tag;		/* pairs requests and replies */
+};
+
+struct ipc_listener {
+	uint32_t	 index;		/* in the configured order */
+	char		 name[64];
+	char		 address[128];
+};
+
+struct ipc_drain {
+	uint64_t	 timeout_ms;
+	char		 reason[32];	/* the kick reason at the end */
+};
+
+struct ipc_kick {
+	uint64_t	 session;	/* 0: by uid */
+	char		 reason[128];
+	/* followed by the uid bytes when session is 0 */
+};
+
+/*
+ * The counters a worker reports every second. Totals are since the worker
+ * started; gauges are current values.
+ */
+struct worker_stats {
+	uint64_t	 rss;
+	uint64_t	 connections;		/* gauge: open */
+	uint64_t	 sessions;		/* gauge: handshaken */
+	uint64_t	 sessions_inited;	/* gauge */
+	uint64_t	 sessions_wait_ack;	/* gauge */
+	uint64_t	 sessions_working;	/* gauge */
+	uint64_t	 tcp_connections;	/* gauge */
+	uint64_t	 ws_connections;	/* gauge */
+	uint64_t	 accepted;
+	uint64_t	 rejected_max_connections;
+	uint64_t	 handshakes;
+	uint64_t	 handshake_errors;
+	uint64_t	 requests;
+	uint64_t	 notifies;
+	uint64_t	 responses;
+	uint64_t	 pushes;
+	uint64_t	 kicks;
+	uint64_t	 heartbeat_timeouts;
+	uint64_t	 handshake_timeouts;
+	uint64_t	 idle_timeouts;
+	uint64_t	 protocol_errors;
+	uint64_t	 oversize_packages;
+	uint64_t	 send_buffer_overflows;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint64_t	 channels;		/* gauge */
+	uint64_t	 channel_members;	/* gauge */
+};
+
+/* The names of the worker_stats members, in order, for show stat. */
+extern const char *const worker_stats_names[];
+#define WORKER_STATS_N	(sizeof (struct worker_stats) / sizeof (uint64_t))
+
+struct event_base;
+struct ipc_chan;
+
+/*
+ * Called for each message. <fd> is a received descriptor, now the
+ * callee's, or -1. The channel must not be destroyed from inside.
+ */
+typedef void (*ipc_msg_cb)(struct ipc_chan *chan, const struct ipc_hdr *hdr,
+    const void *payload, int fd, void *arg);
+/* Called once when the peer has gone (EOF or error). */
+typedef void (*ipc_close_cb)(struct ipc_chan *chan, void *arg);
+
+struct ipc_chan	*ipc_chan_create(struct event_base *base, int fd,
+		     ipc_msg_cb msg_cb, ipc_close_cb close_cb, void *arg);
+/* Closes the descriptor and frees what is still queued. */
+void		 ipc_chan_destroy(struct ipc_chan *chan);
+
+/*
+ * Sends (or queues) one message. <fd>, when not -1, is sent with it and
+ * stays the caller's. Returns 0, -EMSGSIZE when <len> exceeds
+ * IPC_MAX_PAYLOAD, or -EPIPE once the channel is closed.
+ */
+int		 ipc_chan_send(struct ipc_chan *chan, uint16_t type,
+		     uint64_t tag, const void *payload, size_t len, int fd);
+
+/* Bytes queued and not yet taken by the peer. */
+size_t		 ipc_chan_queued(const struct ipc_chan *chan);
+
+/* The low-level calls the channel uses; exposed for tests. */
+int		 ipc_send(int sock, const struct ipc_hdr *hdr,
+		     const void *payload, int fd);
+/*
+ * Receives one message. Returns the packet's size (header included, so
+ * never 0 for a message), 0 on EOF, or -errno (-EAGAIN: nothing waits,
+ * -EBADMSG: a malformed message, dropped).
+ */
+int		 ipc_recv(int sock, struct ipc_hdr *ret_hdr, void *payload,
+		     size_t size, int *ret_fd);
+
+#endif

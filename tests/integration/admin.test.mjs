@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The shaddock authors
+//
+// The admin socket and shaddockctl: the line protocol (answer ended by an empty line, `json` as
+// the last word, `error: ` answers), the commands' shapes, shaddockctl's exit codes and socket
+// lookup, and the peer check (root, the socket's owner or admin_group; anyone else refused).
+// The peer-check tests need root (to connect as `nobody`) and are skipped otherwise.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { startDaemon, SHADDOCKCTL } from './lib/daemon.mjs';
+import { isRoot, run, withTimeout } from './lib/util.mjs';
+
+let d;
+const daemons = [];
+
+after(async () => {
+	for (const x of daemons) {
+		await x.stop();
+	}
+});
+
+// The raw bytes of one exchange: everything the server sent until it closed or ended the
+// answer with an empty line.
+function rawExchange(sock, line) {
+	return withTimeout(new Promise((resolve, reject) => {
+		const s = net.connect(sock);
+		let data = '';
+		s.setEncoding('utf8');
+		s.on('connect', () => s.write(line));
+		s.on('data', (chunk) => {
+			data += chunk;
+			if (data.endsWith('\n\n')) {
+				s.end();
+				resolve(data);
+			}
+		});
+		s.on('error', reject);
+		s.on('close', () => resolve(data));
+	}), 5000, `admin exchange "${line.trim()}"`);
+}
+
+test('start', async () => {
+	d = await startDaemon({ workers: 2 });
+	daemons.push(d);
+});
+
+test('every answer ends with an empty line; `json` gives one line of JSON', async () => {
+	assert.ok(d, 'the daemon did not start');
+	const text = await rawExchange(d.sock, 'show info\n');
+	assert.ok(text.endsWith('\n\n'), JSON.stringify(text));
+	assert.ok(!text.startsWith('error'), text);
+	const json = await rawExchange(d.sock, 'show info json\n');
+	assert.ok(json.endsWith('\n\n'), JSON.stringify(json));
+	const lines = json.slice(0, -2).split('\n');
+	assert.equal(lines.length, 1, `JSON answer on ${lines.length} lines`);
+	const info = JSON.parse(lines[0]);
+	assert.equal(info.pid, d.pid);
+	assert.equal(info.version, '0.1.0');
+	assert.equal(info.workers, 2);
+	assert.equal(info.generation, 1);
+	assert.equal(info.reloads, 0);
+	assert.equal(info.config, d.confPath);
+	assert.ok(info.uptime >= 0);
+});
+
+test('help lists the commands', async () => {
+	assert.ok(d, 'the daemon did not start');
+	const text = await d.admin('help');
+	for (const cmd of ['show info', 'show workers', 'show listeners', 'show sessions',
+		'show stat', 'reload', 'kick session', 'kick uid']) {
+		assert.ok(text.includes(cmd), `help does not mention "${cmd}":\n${text}`);
+	}
+});
+
+test('show stat json has every counter', async () => {
+	assert.ok(d, 'the daemon did not start');
+	const stat = await d.stat();
+	for (const k of ['sessions', 'connections', 'accepted', 'rejected_max_connections',
+		'handshakes', 'handshake_errors', 'requests', 'notifies', 'responses', 'pushes',
+		'kicks', 'heartbeat_timeouts', 'handshake_timeouts', 'idle_timeouts', 'protocol_errors',
+		'oversize_packages', 'send_buffer_overflows', 'bytes_in', 'bytes_out',
+		'ws_connections', 'tcp_connections', 'sessions_inited', 'sessions_wait_ack',
+		'sessions_working']) {
+		assert.equal(typeof stat[k], 'number', `show stat: ${k} missing in ${JSON.stringify(stat)}`);
+	}
+});
+
+test('show sessions json is a list; show listeners json names the listener', async () => {
+	assert.ok(d, 'the daemon did not start');
+	const s = await d.adminJson('show sessions');
+	assert.ok(Array.isArray(s.sessions), JSON.stringify(s));
+	const l = await d.adminJson('show listeners');
+	assert.deepEqual(l.listeners.map((x) => [x.name, x.address]), [['main', d.address]]);
+});
+
+test('an unknown command is an error, in text and in JSON', async () => {
+	assert.ok(d, 'the daemon did not start');
+	assert.match(await d.admin('frobnicate now'), /^error: /);
+	const j = await d.adminJson('frobnicate now');
+	assert.equal(typeof j.error, 'string', JSON.stringify(j));
+	assert.match(await d.admin('show nothing'), /^error: /);
+});
+
+test('kick of a session that does not exist: "error: no such session"', async () => {
+	assert.ok(d, 'the daemon did not start');
+	assert.equal(await d.admin('kick session 987654321 bye'), 'error: no such session');
+	assert.equal(await d.admin('kick uid nobody-here bye'), 'error: no such session');
+});
+
+test('shaddockctl: the answer without the final empty line; exit 0, 1 on error, 2 when it ' +
+	'cannot connect', async () => {
+	assert.ok(d, 'the daemon did not start');
+	const ok = await d.ctl(['show', 'info', 'json']);
+	assert.equal(ok.code, 0, JSON.stringify(ok));
+	assert.equal(JSON.parse(ok.stdout).pid, d.pid);
+	assert.ok(!ok.stdout.endsWith('\n\n'), JSON.stringify(ok.stdout));
+	const bad = await d.ctl(['kick', 'session', '987654321']);
+	assert.equal(bad.code, 1, JSON.stringify(bad));
+	assert.match(bad.stdout + bad.stderr, /error: no such session/);
+	const none = await run(SHADDOCKCTL, ['-s', path.join(d.dir, 'no-such.sock'), 'show', 'info']);
+	assert.equal(none.code, 2, JSON.stringify(none));
+});
+
+test('shaddockctl -c CONFIG finds the admin socket in the config', async () => {
+	assert.ok(d, 'the daemon did not start');
+	const r = await run(SHADDOCKCTL, ['-c', d.confPath, 'show', 'info', 'json']);
+	assert.equal(r.code, 0, JSON.stringify(r));
+	assert.equal(JSON.parse(r.stdout).pid, d.pid);
+});
+
+// Runs one admin exchange as user nobody (group nogroup, no supplementary groups).
+async function asNobody(sock, line) {
+	const script = `
+		const s = require('net').connect(process.argv[1]);
+		let data = '';
+		s.setEncoding('utf8');
+		s.on('connect', () => s.write(process.argv[2]));
+		s.on('data', (c) => { data += c; });
+		s.on('error', (e) => { console.log(JSON.stringify({ error: e.code })); process.exit(0); });
+		s.on('close', () => { console.log(JSON.stringify({ data, closed: true })); });
+		setTimeout(() => { console.log(JSON.stringify({ data, closed: false })); process.exit(0); },
+			3000);
+	`;
+	const r = await run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups',
+		process.execPath, '-e', script, sock, line], { timeout: 10000 });
+	assert.equal(r.code, 0, `setpriv: ${JSON.stringify(r)}`);
+	return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+// The socket must be reachable by nobody so that the daemon's own check is what refuses.
+function openUp(daemon) {
+	fs.chmodSync(daemon.dir, 0o755);
+	fs.chmodSync(daemon.sock, 0o666);
+}
+
+test('a peer that is neither root, owner nor in admin_group gets "error: permission denied"',
+	{ skip: isRoot() ? false : 'needs root (to connect as nobody)' }, async () => {
+		assert.ok(d, 'the daemon did not start');
+		const st = fs.statSync(d.sock);
+		assert.equal(st.uid, 0, 'the socket is not owned by root');
+		openUp(d);
+		const r = await asNobody(d.sock, 'show info json\n');
+		assert.equal(r.error, undefined, `nobody could not even connect: ${r.error}`);
+		assert.match(r.data, /^error: permission denied\n/, JSON.stringify(r));
+		assert.ok(!r.data.includes(`"pid":${d.pid}`), 'the command ran anyway');
+		assert.equal(r.closed, true, 'the connection was not closed');
+		// root still may.
+		assert.equal((await d.adminJson('show info')).pid, d.pid);
+	});
+
+test('a member of admin_group may use the admin socket',
+	{ skip: isRoot() ? false : 'needs root (to connect as nobody)' }, async () => {
+		const g = await startDaemon({ workers: 1, server: { admin_group: 'nogroup' } });
+		daemons.push(g);
+		openUp(g);
+		const r = await asNobody(g.sock, 'show info json\n');
+		assert.equal(r.error, undefined, `nobody could not connect: ${r.error}`);
+		assert.equal(JSON.parse(r.data.split('\n')[0]).pid, g.pid, JSON.stringify(r));
+		// And with admin_group set, a user outside it is still refused.
+		const h = await startDaemon({ workers: 1, server: { admin_group: 'root' } });
+		daemons.push(h);
+		openUp(h);
+		const r2 = await asNobody(h.sock, 'show info json\n');
+		assert.match(r2.data, /^error: permission denied\n/, JSON.stringify(r2));
+	});

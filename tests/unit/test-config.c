@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * The configuration parser: defaults, every value type, and every error
+ * path with the file and line it reports.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "tests/unit/test.h"
+
+static char	 conf_path[64];
+
+/* Writes <text> to a temporary file and loads it. */
+static int
+load(const char *text, struct conf **ret, char **errors)
+{
+	FILE	*f;
+	int	 fd;
+
+	snprintf(conf_path, sizeof conf_path, "/tmp/test-config-XXXXXX");
+	fd = mkstemp(conf_path);
+	if (fd == -1) {
+		return -errno;
+	}
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	*ret = NULL;
+	*errors = NULL;
+	return conf_load(conf_path, ret, errors);
+}
+
+static void
+done(struct conf *c, char *errors)
+{
+	conf_free(c);
+	free(errors);
+	unlink(conf_path);
+}
+
+/* Loads <text>, expects failure with <line> and <msg> in the errors. */
+#define EXPECT_ERROR(text, line, msg) do {				\
+	struct conf *_c;						\
+	char *_e, _want[128];						\
+	ASSERT_EQ(load((text), &_c, &_e), -EINVAL);			\
+	if ((line) > 0) {						\
+		snprintf(_want, sizeof _want, "%s:%d: %s", conf_path,	\
+		    (line), (msg));					\
+	} else {							\
+		snprintf(_want, sizeof _want, "%s: %s", conf_path,	\
+		    (msg));						\
+	}								\
+	ASSERT_STR_CONTAINS(_e, _want);					\
+	done(_c, _e);							\
+} while (0)
+
+#define LISTENER "[listener main]\naddress = 127.0.0.1:3010\n"
+
+TEST(defaults)
+{
+	struct conf	*c;
+	char		*e;
+
+	ASSERT_EQ(load(LISTENER, &c, &e), 0);
+	ASSERT_TRUE(c->workers >= 1);
+	ASSERT_EQ(c->accept, CONF_ACCEPT_REUSEPORT);
+	ASSERT_EQ(c->log_level, LOG_LEVEL_INFO);
+	ASSERT_UEQ(c->shutdown_timeout, 30000);
+	ASSERT_UEQ(c->worker_heartbeat_timeout, 5000);
+	ASSERT_UEQ(c->heartbeat, 3000);
+	ASSERT_UEQ(c->heartbeat_timeout, 6000);
+	ASSERT_UEQ(c->handshake_timeout, 10000);
+	ASSERT_UEQ(c->idle_timeout, 90000);
+	ASSERT_UEQ(c->max_connections, 10000);
+	ASSERT_UEQ(c->max_package_size, 64 * 1024);
+	ASSERT_UEQ(c->max_send_buffer, 1024 * 1024);
+	ASSERT_TRUE(c->no_delay);
+	ASSERT_TRUE(!c->keepalive);
+	ASSERT_TRUE(!c->use_dict);
+	ASSERT_TRUE(c->app_hello);
+	ASSERT_EQ(c->n_listeners, 1);
+	ASSERT_STR_EQ(c->listeners[0].name, "main");
+	ASSERT_UEQ(c->listeners[0].backlog, 511);
+	ASSERT_STR_EQ(c->pid_file, "");
+	ASSERT_TRUE(c->admin_socket[0] == '/');
+	ASSERT_STR_CONTAINS(c->admin_socket, "/admin.sock");
+	done(c, e);
+}
+
+TEST(values)
+{
+	struct conf	*c;
+	char		*e;
+
+	ASSERT_EQ(load("; comment\n# another\n[server]\nworkers = 3\n"
+	    "accept = shared\nruntime_dir = /tmp/rt\nadmin_socket = a.sock\n"
+	    "pid_file = /var/x.pid\nlog_level = debug\n"
+	    "shutdown_timeout = 500ms\nworker_heartbeat_timeout = 2m\n"
+	    "\n[connector]\nheartbeat = 1\nheartbeat_timeout = 5s\n"
+	    "max_package_size = 16k\nmax_send_buffer = 2m\nno_delay = off\n"
+	    "keepalive = yes\nidle_timeout = 0\n"
+	    "[listener a]\naddress = [::1]:4000\nbacklog = 16\n"
+	    "[listener b]\naddress = unix:/tmp/s.sock ; inline comment\n"
+	    "[app]\nhello = false\n", &c, &e), 0);
+	ASSERT_UEQ(c->workers, 3);
+	ASSERT_EQ(c->accept, CONF_ACCEPT_SHARED);
+	ASSERT_STR_EQ(c->admin_socket, "/tmp/rt/a.sock");
+	ASSERT_STR_EQ(c->pid_file, "/var/x.pid");
+	ASSERT_EQ(c->log_level, LOG_LEVEL_DEBUG);
+	ASSERT_UEQ(c->shutdown_timeout, 500);
+	ASSERT_UEQ(c->worker_heartbeat_timeout, 120000);
+	ASSERT_UEQ(c->heartbeat, 1000);
+	ASSERT_UEQ(c->heartbeat_timeout, 5000);
+	ASSERT_UEQ(c->max_package_size, 16384);
+	ASSERT_UEQ(c->max_send_buffer, 2 * 1024 * 1024);
+	ASSERT_TRUE(!c->no_delay);
+	ASSERT_TRUE(c->keepalive);
+	ASSERT_UEQ(c->idle_timeout, 0);
+	ASSERT_TRUE(!c->app_hello);
+	ASSERT_EQ(c->n_listeners, 2);
+	ASSERT_STR_EQ(c->listeners[0].address, "[::1]:4000");
+	ASSERT_UEQ(c->listeners[0].backlog, 16);
+	ASSERT_STR_EQ(c->listeners[1].address, "unix:/tmp/s.sock");
+	done(c, e);
+}
+
+TEST(dictionary_turns_use_dict_on)
+{
+	struct conf	*c;
+	char		*e;
+
+	ASSERT_EQ(load(LISTENER "[connector]\ndictionary = /x/d.json\n", &c,
+	    &e), 0);
+	ASSERT_TRUE(c->use_dict);
+	done(c, e);
+}
+
+TEST(errors)
+{
+	EXPECT_ERROR(LISTENER "[server]\nwrkers = 2\n", 4,
+	    "unknown key \"wrkers\" in [server]");
+	EXPECT_ERROR(LISTENER "[foo]\nx = 1\n", 4, "unknown section [foo]");
+	EXPECT_ERROR("[server]\nworkers = abc\n" LISTENER, 2,
+	    "workers: \"abc\" is not a number or auto");
+	EXPECT_ERROR("[server]\nworkers = 0\n" LISTENER, 2,
+	    "workers: \"0\" is out of range");
+	EXPECT_ERROR("[server]\nworkers = 100000\n" LISTENER, 2,
+	    "workers: \"100000\" is out of range");
+	EXPECT_ERROR("[server]\naccept = sometimes\n" LISTENER, 2,
+	    "accept: \"sometimes\" is not one of reuseport | shared");
+	EXPECT_ERROR("[server]\nlog_level = loud\n" LISTENER, 2,
+	    "log_level: \"loud\" is not one of");
+	EXPECT_ERROR("[server]\nshutdown_timeout = 3x\n" LISTENER, 2,
+	    "shutdown_timeout: \"3x\" is not a duration");
+	EXPECT_ERROR("[connector]\nmax_package_size = lots\n" LISTENER, 2,
+	    "max_package_size: \"lots\" is not a size");
+	EXPECT_ERROR("[connector]\nmax_package_size = 32m\n" LISTENER, 2,
+	    "max_package_size: \"32m\" is out of range");
+	EXPECT_ERROR("[connector]\nno_delay = maybe\n" LISTENER, 2,
+	    "no_delay: \"maybe\" is not on or off");
+	EXPECT_ERROR("[listener main]\nbacklog = -1\naddress = 1.2.3.4:5\n",
+	    2, "backlog: \"-1\" is not a whole number");
+	EXPECT_ERROR("[listener main]\naddress = 127.0.0.1\n", 2,
+	    "address: \"127.0.0.1\": expected host:port");
+	EXPECT_ERROR("[listener main]\naddress = localhost:80\n", 2,
+	    "is not an IPv4 address");
+	EXPECT_ERROR("[listener main]\naddress = 127.0.0.1:70000\n", 2,
+	    "port \"70000\" is not in 1-65535");
+	EXPECT_ERROR("[listener main]\naddress = [::1:80\n", 2,
+	    "expected [ipv6]:port");
+	EXPECT_ERROR("[listener main]\naddress = unix:rel.sock\n", 2,
+	    "unix socket path must be absolute");
+	EXPECT_ERROR("[listener main]\nbacklog = 5\n", 1,
+	    "[listener main] has no address");
+	EXPECT_ERROR("[listener]\naddress = 1.2.3.4:5\n", 2,
+	    "[listener] needs a name");
+	EXPECT_ERROR("[server]\nworkers = 2\n", 0, "no [listener] section");
+	EXPECT_ERROR(LISTENER "[listener b]\naddress = 127.0.0.1:3010\n", 4,
+	    "[listener b] has the address of [listener main]");
+	EXPECT_ERROR(LISTENER "[server]\nworkers = 2\nworkers = 3\n", 5,
+	    "workers is already set on line 4");
+	EXPECT_ERROR("workers = 2\n" LISTENER, 1,
+	    "key \"workers\" outside of any section");
+	EXPECT_ERROR(LISTENER "[server\n", 3, "syntax error");
+	EXPECT_ERROR(LISTENER "just words\n", 3, "syntax error");
+	EXPECT_ERROR("[server]\nmetrics_listen = nope\n" LISTENER, 0,
+	    "metrics_listen: \"nope\": expected host:port");
+	EXPECT_ERROR("[app] x\nhello = on\n" LISTENER, 2,
+	    "section [app] takes no name");
+}
+
+TEST(long_line)
+{
+	char	 text[1024];
+
+	memset(text, 0, sizeof text);
+	strcpy(text, LISTENER "[server]\nlog_file = /");
+	memset(text + strlen(text), 'a', 400);
+	strcat(text, "\n");
+	EXPECT_ERROR(text, 4, "line longer than");
+}
+
+TEST(all_errors_reported)
+{
+	struct conf	*c;
+	char		*e;
+
+	ASSERT_EQ(load("[server]\nworkers = x\nlog_level = y\n" LISTENER, &c,
+	    &e), -EINVAL);
+	ASSERT_STR_CONTAINS(e, ":2: workers");
+	ASSERT_STR_CONTAINS(e, ":3: log_level");
+	done(c, e);
+}
+
+TEST(missing_file)
+{
+	struct conf	*c = NULL;
+	char		*e = NULL;
+
+	ASSERT_EQ(conf_load("/nonexistent/shaddock.conf", &c, &e), -ENOENT);
+	ASSERT_STR_CONTAINS(e, "/nonexistent/shaddock.conf: cannot open");
+	ASSERT_TRUE(c == NULL);
+	free(e);
+}
+
+TEST(dump_round_trips)
+{
+	struct conf	*c, *d;
+	char		*e, *e2, path2[64];
+	FILE		*f;
+	int		 fd;
+
+	ASSERT_EQ(load("[server]\nworkers = 4\nshutdown_timeout = 1500ms\n"
+	    "runtime_dir = /tmp/rt\n" LISTENER, &c, &e), 0);
+	snprintf(path2, sizeof path2, "/tmp/test-config-dump-XXXXXX");
+	fd = mkstemp(path2);
+	f = fdopen(fd, "w");
+	conf_dump(c, f);
+	fclose(f);
+	ASSERT_EQ(conf_load(path2, &d, &e2), 0);
+	unlink(path2);
+	ASSERT_UEQ(d->workers, 4);
+	ASSERT_UEQ(d->shutdown_timeout, 1500);
+	ASSERT_STR_EQ(d->admin_socket, c->admin_socket);
+	ASSERT_STR_EQ(d->listeners[0].address, "127.0.0.1:3010");
+	conf_free(d);
+	done(c, e);
+}
+
+/* Every directive of the table is documented in shaddock.conf(5). */
+TEST(man_page_lists_every_directive)
+{
+	const char	*name, *section;
+	char		*text, want[96];
+	FILE		*f;
+	long		 len;
+	size_t		 i;
+
+	f = fopen(SRCDIR "/man/shaddock.conf.5.scd", "r");
+	ASSERT_TRUE(f != NULL);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)len + 1);
+	ASSERT_EQ(fread(text, 1, (size_t)len, f), len);
+	fclose(f);
+	for (i = 0; (name = conf_directive_name(i, &section)) != NULL; i++) {
+		snprintf(want, sizeof want, "*%s* =", name);
+		if (strstr(text, want) == NULL) {
+			free(text);
+			TEST_FAIL_AT("[%s] %s is not in shaddock.conf(5)",
+			    section, name);
+			return;
+		}
+	}
+	free(text);
+}
+
+int
+main(void)
+{
+	log_open('T', LOG_LEVEL_ERROR, NULL);
+	setenv("XDG_RUNTIME_DIR", "/tmp", 1);
+	unsetenv("RUNTIME_DIRECTORY");
+	RUN(defaults);
+	RUN(values);
+	RUN(dictionary_turns_use_dict_on);
+	RUN(errors);
+	RUN(long_line);
+	RUN(all_errors_reported);
+	RUN(missing_file);
+	RUN(dump_round_trips);
+	RUN(man_page_lists_every_directive);
+	TEST_DONE();
+}

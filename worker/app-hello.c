@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * Pomelo's HelloWorld connector (template/game-server, PROTOCOL.md §10.1):
+ * connector.entryHandler.entry answers "game server is ok.", and publish
+ * and subscribe answer as the template's MQTT helpers do. With the three
+ * routes the dictionary numbers them 1, 2, 3, as Pomelo does, so a client
+ * with Pomelo's cached dictVersion keeps it.
+ */
+
+#include "config.h"
+
+#include "worker/worker-int.h"
+
+#define HELLO_ENTRY	"{\"code\":200,\"msg\":\"game server is ok.\"}"
+#define HELLO_PUBLISH	"{\"topic\":\"publish\",\"payload\":" \
+	"\"{\\\"code\\\":200,\\\"msg\\\":\\\"publish message is ok.\\\"}\"}"
+#define HELLO_SUBSCRIBE	"{\"topic\":\"subscribe\",\"payload\":" \
+	"\"{\\\"code\\\":200,\\\"msg\\\":\\\"subscribe message is ok.\\\"}\"}"
+
+static void
+hello_reply(struct conn *c, const struct msg *m, const char *body,
+    size_t len)
+{
+	if (m->type == MSG_REQUEST) {
+		conn_respond(c, m->id, body, len);
+	}
+}
+
+static void
+hello_entry(struct conn *c, const struct msg *m, const char *route,
+    size_t len)
+{
+	hello_reply(c, m, HELLO_ENTRY, sizeof HELLO_ENTRY - 1);
+}
+
+static void
+hello_publish(struct conn *c, const struct msg *m, const char *route,
+    size_t len)
+{
+	hello_reply(c, m, HELLO_PUBLISH, sizeof HELLO_PUBLISH - 1);
+}
+
+static void
+hello_subscribe(struct conn *c, const struct msg *m, const char *route,
+    size_t len)
+{
+	hello_reply(c, m, HELLO_SUBSCRIBE, sizeof HELLO_SUBSCRIBE - 1);
+}
+
+void
+app_hello_init(void)
+{
+	if (!worker->conf->app_hello) {
+		return;
+	}
+	router_add("connector.entryHandler.entry", hello_entry);
+	router_add("connector.entryHandler.publish", hello_publish);
+	router_add("connector.entryHandler.subscribe", hello_subscribe);
+}

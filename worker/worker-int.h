@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * The inside of a worker process: its global state, client connections
+ * (each one a Pomelo session), the router and the built-in apps. One
+ * worker is one thread with one event loop, so nothing here locks.
+ */
+
+#ifndef WORKER_WORKER_INT_H
+#define WORKER_WORKER_INT_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <jansson.h>
+
+#include "common/compat.h"
+#include "common/config.h"
+#include "common/dict.h"
+#include "common/ipc.h"
+#include "common/message.h"
+#include "common/package.h"
+
+struct ws;
+struct conn;
+
+struct worker_listener {
+	int		 fd;
+	int		 index;
+	struct event	*ev;
+	char		 name[64];
+	char		 address[128];
+};
+
+/* A prebuilt package: header and body, ready to write. */
+struct prebuilt {
+	uint8_t		*data;
+	size_t		 len;
+};
+
+struct worker {
+	struct event_base	*base;
+	struct conf		*conf;
+	int			 slot;
+	uint32_t		 generation;
+	uint32_t		 serial;
+	struct ipc_chan		*chan;
+
+	struct worker_listener	*listeners;
+	size_t			 n_listeners;
+	bool			 accepting;
+	bool			 draining;
+	bool			 stopping;
+	char			 drain_reason[32];
+	struct event		*tick;
+	struct event		*drain_timer;
+	struct event		*accept_resume;
+	struct event		*reaper;
+	uint64_t		 reject_logged_ms;
+
+	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, conn)	 dead;		/* freed by the reaper */
+	uint32_t		 next_session;
+	struct worker_stats	 stats;
+
+	struct dict		 dict;
+	bool			 use_dict;
+	struct prebuilt		 hs_plain;	/* no dictionary */
+	struct prebuilt		 hs_dict;	/* with the dictionary */
+	struct prebuilt		 hs_cached;	/* client has our dictVersion */
+	struct prebuilt		 hs_error;	/* code 500 */
+
+	uint8_t			*rbuf;
+	size_t			 rbuf_size;
+	struct conn		*active;	/* whose read is being handled */
+
+	const struct timeval	*tv_handshake;	/* common timeouts */
+};
+
+extern struct worker	*worker;
+
+enum conn_state {
+	CONN_SWITCHING,		/* waiting for bytes to pick a transport */
+	CONN_INITED,		/* Pomelo: waiting for the handshake */
+	CONN_WAIT_ACK,
+	CONN_WORKING,
+	CONN_CLOSING,		/* flushing, then FIN, then linger */
+	CONN_DEAD,
+};
+
+enum conn_transport {
+	CONN_TRANSPORT_NONE,
+	CONN_TRANSPORT_TCP,
+	CONN_TRANSPORT_WS,
+};
+
+#define CONN_FIRST_MAX	8	/* the longest method prefix: "OPTIONS " */
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	uint64_t		 id;
+	int			 fd;
+	uint8_t			 state;		/* enum conn_state */
+	uint8_t			 transport;	/* enum conn_transport */
+	uint8_t			 first_len;
+	uint8_t			 first[CONN_FIRST_MAX];
+	bool			 write_armed;
+	bool			 shut_wr;
+	struct event		 ev_read;
+	struct event		 ev_write;
+	struct event		 ev_timer;
+	struct pkg_reader	 pr;
+	struct ws		*ws;
+	uint8_t			*out;
+	uint32_t		 out_off;
+	uint32_t		 out_len;
+	uint32_t		 out_cap;
+	uint64_t		 created_ms;
+	uint64_t		 last_io_ms;
+	uint64_t		 last_hb_ms;
+	uint64_t		 closing_ms;
+	uint64_t		 bytes_in;
+	uint64_t		 bytes_out;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 peer;
+	socklen_t		 peer_len;
+	char			*uid;
+	json_t			*settings;
+};
+
+/* worker.c */
+void		 worker_conn_closed(void);
+void		 worker_defer_free(struct conn *c);
+
+/* conn.c */
+struct conn	*conn_create(int fd, const struct sockaddr *sa, socklen_t len);
+void		 conn_close(struct conn *c, const char *why);
+void		 conn_close_gently(struct conn *c, const char *why);
+void		 conn_free(struct conn *c);
+void		 conn_kick(struct conn *c, const char *reason);
+int		 conn_respond(struct conn *c, uint32_t id, const void *body,
+		     size_t len);
+int		 conn_push(struct conn *c, const char *route, const void *body,
+		     size_t len);
+void		 conn_flush(struct conn *c);
+const char	*conn_peer(const struct conn *c, char *buf, size_t size);
+const char	*conn_state_name(enum conn_state state);
+void		 conn_log(const struct conn *c, int level, const char *fmt, ...)
+		     __attribute__((format(printf, 3, 4)));
+int		 conn_prebuild_handshakes(void);
+
+/* session.c */
+struct conn	*session_find(uint64_t id);
+int		 session_bind(struct conn *c, const char *uid);
+unsigned	 session_kick_uid(const char *uid, const char *reason);
+void		 session_list(struct ipc_chan *chan, uint64_t tag);
+
+/* router.c */
+typedef void (*route_cb)(struct conn *c, const struct msg *m,
+    const char *route, size_t route_len);
+void		 router_add(const char *route, route_cb cb);
+route_cb	 router_find(const char *route, size_t len);
+const char *const *router_routes(size_t *ret_n);
+void		 router_finish(void);
+void		 router_dispatch(struct conn *c, const struct msg *m);
+
+/* app-hello.c */
+void		 app_hello_init(void);
+
+#endif

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * The worker process: it takes its listening sockets from the control
+ * channel, accepts connections into conn.c, reports its counters to the
+ * master every second and obeys the master's drain, stop and session
+ * commands. It exits when the master's channel closes.
+ */
+
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "worker/worker-int.h"
+#include "worker/worker.h"
+
+#define WORKER_RBUF_SIZE	(64 * 1024)
+#define WORKER_ACCEPT_BATCH	64
+#define WORKER_SHARED_BATCH	16
+#define WORKER_KICK_BATCH	512	/* kicks per 10 ms while draining */
+#define WORKER_STOP_GRACE_MS	2000
+
+struct worker	*worker;
+
+static void	worker_kick_some(evutil_socket_t, short, void *);
+
+static void
+worker_send_stats(void)
+{
+	worker->stats.rss = proc_rss(getpid());
+	ipc_chan_send(worker->chan, IPC_HEARTBEAT, 0, &worker->stats,
+	    sizeof worker->stats, -1);
+}
+
+static void
+worker_tick(evutil_socket_t fd, short what, void *arg)
+{
+	worker_send_stats();
+}
+
+static void
+worker_accept_pause(void)
+{
+	struct timeval	 one = { 1, 0 };
+	size_t		 i;
+
+	for (i = 0; i < worker->n_listeners; i++) {
+		event_del(worker->listeners[i].ev);
+	}
+	evtimer_add(worker->accept_resume, &one);
+}
+
+static void
+worker_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	size_t	 i;
+
+	if (!worker->accepting) {
+		return;
+	}
+	for (i = 0; i < worker->n_listeners; i++) {
+		event_add(worker->listeners[i].ev, NULL);
+	}
+}
+
+static void
+worker_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	uint64_t		 now;
+	int			 fd, i, batch;
+
+	batch = worker->conf->accept == CONF_ACCEPT_SHARED ?
+	    WORKER_SHARED_BATCH : WORKER_ACCEPT_BATCH;
+	for (i = 0; i < batch && worker->accepting; i++) {
+		len = sizeof ss;
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			switch (errno) {
+			case EAGAIN:
+			case EINTR:
+			case ECONNABORTED:
+				return;
+			case EMFILE:
+			case ENFILE:
+				log_warn("accept: %s: pausing accepts for 1 s",
+				    strerror(errno));
+				worker_accept_pause();
+				return;
+			default:
+				log_warn("accept: %s", strerror(errno));
+				return;
+			}
+		}
+		worker->stats.accepted++;
+		if (worker->stats.connections >=
+		    worker->conf->max_connections) {
+			worker->stats.rejected_max_connections++;
+			close(fd);
+			now = now_ms();
+			if (now - worker->reject_logged_ms >= 1000) {
+				worker->reject_logged_ms = now;
+				log_warn("max_connections (%ju) reached: "
+				    "closing new connections (%ju so far)",
+				    (uintmax_t)worker->conf->max_connections,
+				    (uintmax_t)worker->stats.
+				    rejected_max_connections);
+			}
+			continue;
+		}
+		conn_create(fd, (struct sockaddr *)&ss, len);
+	}
+}
+
+static void
+worker_stop_accepting(void)
+{
+	size_t	 i;
+
+	if (!worker->accepting) {
+		return;
+	}
+	worker->accepting = false;
+	evtimer_del(worker->accept_resume);
+	for (i = 0; i < worker->n_listeners; i++) {
+		event_free(worker->listeners[i].ev);
+		close(worker->listeners[i].fd);
+	}
+	free(worker->listeners);
+	worker->listeners = NULL;
+	worker->n_listeners = 0;
+}
+
+/* Called after each close: a draining worker leaves when it is empty. */
+void
+worker_conn_closed(void)
+{
+	if ((worker->draining || worker->stopping) &&
+	    TAILQ_EMPTY(&worker->conns)) {
+		event_base_loopexit(worker->base, NULL);
+	}
+}
+
+static void
+worker_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&worker->dead)) != NULL) {
+		TAILQ_REMOVE(&worker->dead, c, entry);
+		conn_free(c);
+	}
+}
+
+/* Frees <c> from the loop, after the callback that closed it returns. */
+void
+worker_defer_free(struct conn *c)
+{
+	TAILQ_INSERT_TAIL(&worker->dead, c, entry);
+	event_active(worker->reaper, EV_TIMEOUT, 0);
+}
+
+/* Kicks a batch of sessions; reschedules itself until none is left. */
+static void
+worker_kick_some(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c, *tc;
+	struct timeval	 tv = { 0, 10000 };
+	int		 n = 0;
+
+	TAILQ_FOREACH_SAFE(c, &worker->conns, entry, tc) {
+		if (c->state == CONN_CLOSING) {
+			continue;
+		}
+		if (n++ == WORKER_KICK_BATCH) {
+			evtimer_add(worker->drain_timer, &tv);
+			return;
+		}
+		conn_kick(c, worker->drain_reason);
+	}
+	worker_conn_closed();
+}
+
+static void
+worker_drain(uint64_t timeout_ms, const char *reason)
+{
+	struct timeval	 tv;
+
+	worker_stop_accepting();
+	if (worker->draining) {
+		return;
+	}
+	worker->draining = true;
+	snprintf(worker->drain_reason, sizeof worker->drain_reason, "%s",
+	    reason);
+	log_info("draining: %ju ms for %ju connections, then kick with "
+	    "reason \"%s\"", (uintmax_t)timeout_ms,
+	    (uintmax_t)worker->stats.connections, reason);
+	worker_conn_closed();
+	tv.tv_sec = (time_t)(timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	evtimer_add(worker->drain_timer, &tv);
+}
+
+static void
+worker_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopexit(worker->base, NULL);
+}
+
+/* Kicks everyone now and leaves once they are closed (bounded). */
+static void
+worker_stop(const char *reason)
+{
+	struct timeval	 tv = { WORKER_STOP_GRACE_MS / 1000,
+	    (WORKER_STOP_GRACE_MS % 1000) * 1000 };
+
+	worker_stop_accepting();
+	worker->stopping = true;
+	snprintf(worker->drain_reason, sizeof worker->drain_reason, "%s",
+	    reason);
+	evtimer_del(worker->drain_timer);
+	worker_kick_some(-1, 0, NULL);
+	event_base_once(worker->base, -1, EV_TIMEOUT, worker_stop_timeout,
+	    NULL, &tv);
+	worker_conn_closed();
+}
+
+static void
+worker_reply(uint64_t tag, const char *text)
+{
+	ipc_chan_send(worker->chan, IPC_REPLY_END, tag, text, strlen(text),
+	    -1);
+}
+
+static void
+worker_kick_cmd(uint64_t tag, const void *payload, size_t len)
+{
+	const struct ipc_kick	*k = payload;
+	struct conn		*c;
+	char			*uid, buf[32];
+	unsigned		 n = 0;
+
+	if (len < sizeof *k) {
+		worker_reply(tag, "0");
+		return;
+	}
+	if (k->session != 0) {
+		if ((c = session_find(k->session)) != NULL &&
+		    c->state != CONN_CLOSING) {
+			conn_kick(c, k->reason);
+			n = 1;
+		}
+	} else {
+		uid = xstrndup((const char *)(k + 1), len - sizeof *k);
+		n = session_kick_uid(uid, k->reason);
+		free(uid);
+	}
+	snprintf(buf, sizeof buf, "%u", n);
+	worker_reply(tag, buf);
+}
+
+static void
+worker_broadcast(uint64_t tag, const char *payload, size_t len)
+{
+	struct conn	*c, *tc;
+	const char	*body;
+	size_t		 rlen;
+	unsigned	 n = 0;
+	char		 buf[32];
+
+	rlen = strnlen(payload, len);
+	if (rlen == len) {
+		worker_reply(tag, "0");
+		return;
+	}
+	body = payload + rlen + 1;
+	TAILQ_FOREACH_SAFE(c, &worker->conns, entry, tc) {
+		if (c->state == CONN_WORKING &&
+		    conn_push(c, payload, body, len - rlen - 1) == 0) {
+			n++;
+		}
+	}
+	snprintf(buf, sizeof buf, "%u", n);
+	worker_reply(tag, buf);
+}
+
+static void
+worker_add_listener(const void *payload, size_t len, int fd)
+{
+	const struct ipc_listener	*m = payload;
+	struct worker_listener		*l;
+
+	if (len != sizeof *m || fd == -1) {
+		log_error("bad listener message from the master");
+		if (fd != -1) {
+			close(fd);
+		}
+		return;
+	}
+	worker->listeners = xreallocarray(worker->listeners,
+	    worker->n_listeners + 1, sizeof *worker->listeners);
+	l = &worker->listeners[worker->n_listeners++];
+	memset(l, 0, sizeof *l);
+	l->fd = fd;
+	l->index = (int)m->index;
+	memcpy(l->name, m->name, sizeof l->name);
+	l->name[sizeof l->name - 1] = '\0';
+	memcpy(l->address, m->address, sizeof l->address);
+	l->address[sizeof l->address - 1] = '\0';
+	fd_nonblock(fd);
+	l->ev = event_new(worker->base, fd, EV_READ | EV_PERSIST,
+	    worker_accept, l);
+}
+
+static void
+worker_start(void)
+{
+	size_t	 i;
+
+	worker->accepting = true;
+	for (i = 0; i < worker->n_listeners; i++) {
+		event_add(worker->listeners[i].ev, NULL);
+	}
+	ipc_chan_send(worker->chan, IPC_READY, 0, NULL, 0, -1);
+	worker_send_stats();
+	log_debug("serving %zu listener%s", worker->n_listeners,
+	    worker->n_listeners == 1 ? "" : "s");
+}
+
+static void
+worker_chan_msg(struct ipc_chan *chan, const struct ipc_hdr *hdr,
+    const void *payload, int fd, void *arg)
+{
+	const struct ipc_drain	*d = payload;
+	int			 r;
+
+	switch (hdr->type) {
+	case IPC_LISTENER:
+		worker_add_listener(payload, hdr->len, fd);
+		return;
+	case IPC_START:
+		worker_start();
+		break;
+	case IPC_DRAIN:
+		if (hdr->len == sizeof *d) {
+			worker_drain(d->timeout_ms, d->reason);
+		}
+		break;
+	case IPC_STOP:
+		worker_stop("shutdown");
+		break;
+	case IPC_REOPEN_LOGS:
+		if ((r = log_reopen()) != 0) {
+			log_error("reopening the log file: %s", strerror(-r));
+		}
+		break;
+	case IPC_KICK:
+		worker_kick_cmd(hdr->tag, payload, hdr->len);
+		break;
+	case IPC_SESSIONS:
+		session_list(worker->chan, hdr->tag);
+		break;
+	case IPC_BROADCAST:
+		worker_broadcast(hdr->tag, payload, hdr->len);
+		break;
+	default:
+		log_warn("unknown message %#x from the master", hdr->type);
+		break;
+	}
+	if (fd != -1) {
+		close(fd);
+	}
+}
+
+static void
+worker_chan_close(struct ipc_chan *chan, void *arg)
+{
+	log_warn("the master's control channel closed: stopping");
+	worker_stop("shutdown");
+}
+
+/* Raises the descriptor limit to the hard limit, and says if too low. */
+static void
+worker_rlimit(void)
+{
+	struct rlimit	 rl;
+	uint64_t	 need = worker->conf->max_connections + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		log_warn("open-file limit %ju is below max_connections + 64 "
+		    "(%ju): connections beyond it will fail to be accepted; "
+		    "raise LimitNOFILE (systemd) or ulimit -n",
+		    (uintmax_t)rl.rlim_cur, (uintmax_t)need);
+	}
+}
+
+static int
+worker_drop_privileges(void)
+{
+	const struct conf	*conf = worker->conf;
+	struct passwd		*pw = NULL;
+	struct group		*gr;
+	gid_t			 gid;
+
+	if (geteuid() != 0 || (*conf->user == '\0' && *conf->group == '\0')) {
+		return 0;
+	}
+	if (*conf->user != '\0' && (pw = getpwnam(conf->user)) == NULL) {
+		log_error("user %s: no such user", conf->user);
+		return -ENOENT;
+	}
+	gid = pw != NULL ? pw->pw_gid : getegid();
+	if (*conf->group != '\0') {
+		if ((gr = getgrnam(conf->group)) == NULL) {
+			log_error("group %s: no such group", conf->group);
+			return -ENOENT;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((pw != NULL ? initgroups(pw->pw_name, gid) :
+	    setgroups(0, NULL)) == -1 || setgid(gid) == -1 ||
+	    (pw != NULL && setuid(pw->pw_uid) == -1)) {
+		log_error("dropping privileges: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void
+worker_free(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&worker->conns)) != NULL) {
+		conn_close(c, "worker exit");
+	}
+	worker_reap(-1, 0, NULL);
+	worker_stop_accepting();
+	ipc_chan_destroy(worker->chan);
+	event_free(worker->tick);
+	event_free(worker->drain_timer);
+	event_free(worker->accept_resume);
+	event_free(worker->reaper);
+	dict_finish(&worker->dict);
+	free(worker->hs_plain.data);
+	free(worker->hs_dict.data);
+	free(worker->hs_cached.data);
+	free(worker->hs_error.data);
+	free(worker->rbuf);
+	router_finish();
+	event_base_free(worker->base);
+	free(worker);
+	worker = NULL;
+}
+
+int
+worker_main(struct conf *conf, int slot, uint32_t generation,
+    uint32_t serial, int chan_fd)
+{
+	struct timeval	 one = { 1, 0 }, hs;
+	const char	*const *routes;
+	char		 name[16], err[512];
+	size_t		 n;
+
+	snprintf(name, sizeof name, "shaddock-w%d", slot);
+	prctl(PR_SET_NAME, name);
+
+	worker = xcalloc(1, sizeof *worker);
+	worker->conf = conf;
+	worker->slot = slot;
+	worker->generation = generation;
+	worker->serial = serial;
+	TAILQ_INIT(&worker->conns);
+	TAILQ_INIT(&worker->dead);
+	if ((worker->base = event_base_new()) == NULL) {
+		log_error("event_base_new failed");
+		return 1;
+	}
+	worker_rlimit();
+	if (worker_drop_privileges() != 0) {
+		return 1;
+	}
+
+	app_hello_init();
+	worker->use_dict = conf->use_dict;
+	if (worker->use_dict) {
+		routes = router_routes(&n);
+		if (dict_init(&worker->dict, routes, n, conf->dictionary, err,
+		    sizeof err) != 0) {
+			log_error("dictionary: %s", err);
+			return 1;
+		}
+	}
+	conn_prebuild_handshakes();
+	worker->rbuf_size = WORKER_RBUF_SIZE;
+	worker->rbuf = xmalloc(worker->rbuf_size);
+	hs.tv_sec = (time_t)(conf->handshake_timeout / 1000);
+	hs.tv_usec = (suseconds_t)(conf->handshake_timeout % 1000) * 1000;
+	worker->tv_handshake = event_base_init_common_timeout(worker->base,
+	    &hs);
+
+	worker->chan = ipc_chan_create(worker->base, chan_fd, worker_chan_msg,
+	    worker_chan_close, NULL);
+	worker->tick = event_new(worker->base, -1, EV_PERSIST, worker_tick,
+	    NULL);
+	evtimer_add(worker->tick, &one);
+	worker->drain_timer = evtimer_new(worker->base, worker_kick_some,
+	    NULL);
+	worker->accept_resume = evtimer_new(worker->base,
+	    worker_accept_resume, NULL);
+	worker->reaper = event_new(worker->base, -1, 0, worker_reap, NULL);
+
+	event_base_dispatch(worker->base);
+
+	log_debug("worker %d exiting", slot);
+	worker_free();
+	conf_free(conf);
+	return 0;
+}

@@ -1,0 +1,1150 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * The server side of RFC 6455 for Pomelo clients. The upgrade request is
+ * parsed by libhttp-parser and answered with 101 or an HTTP error; frames
+ * are read with wslay's low-level frame API (wslay_frame_*), and the few
+ * frames a server writes are encoded here.
+ *
+ * Memory is what decides the shape. wslay's event API would queue
+ * messages and allocate an event context around a frame context; the
+ * frame context alone embeds a 4 KiB input buffer (about 4.2 KiB per
+ * connection), which is the whole cost of an idle session several times
+ * over. So an open connection keeps only struct ws (under 100 bytes) and
+ * its path: the wslay context and the small per-frame state around it
+ * (struct ws_rx) exist only while a feed is being read or a frame is cut
+ * between feeds, and are freed as soon as the input ends on a frame
+ * boundary. A data message that arrives whole in one frame and one chunk
+ * is handed to the message callback from wslay's buffer without a copy;
+ * only a message that is fragmented or straddles feeds gets a reassembly
+ * buffer (struct ws_msg), freed once it is delivered. Writing a server
+ * frame needs no mask and a header of at most 10 bytes, so it is encoded
+ * here rather than through wslay_frame_send(), which would need that same
+ * 4 KiB context for every push.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <http_parser.h>
+#include <openssl/sha.h>
+#include <sodium.h>
+#include <wslay/wslay.h>
+
+#include "common/xmalloc.h"
+
+#include "worker/ws.h"
+
+#define WS_GUID			"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_GUID_LEN		(sizeof WS_GUID - 1)
+#define WS_KEY_LEN		24	/* base64 of 16 bytes */
+#define WS_ACCEPT_LEN		28	/* base64 of a SHA-1 digest */
+#define WS_CTL_MAX		125	/* largest control frame payload */
+#define WS_CLOSE_REASON_MAX	(WS_CTL_MAX - 2)
+#define WS_DEFAULT_MAX_REQUEST	8192
+#define WS_DEFAULT_MAX_MESSAGE	(1024 * 1024)
+#define WS_HTTP_NAME_MAX	32
+#define WS_HTTP_VALUE_MAX	256
+
+enum ws_state {
+	WS_STATE_HTTP,		/* reading the upgrade request */
+	WS_STATE_OPEN,		/* 101 sent, reading frames */
+	WS_STATE_CLOSED,	/* HTTP error answered or close handshake done */
+	WS_STATE_FAILED,	/* protocol error, or stopped by a callback */
+};
+
+/* The request headers that matter; the others are skipped. */
+enum ws_header {
+	WS_HEADER_OTHER,
+	WS_HEADER_UPGRADE,
+	WS_HEADER_CONNECTION,
+	WS_HEADER_VERSION,
+	WS_HEADER_KEY,
+	WS_HEADER_TRANSFER_ENCODING,
+};
+
+/* What the request headers said (ws_http.seen). */
+#define WS_SEEN_UPGRADE		0x001	/* an Upgrade header */
+#define WS_SEEN_UPGRADE_WS	0x002	/* ... naming websocket */
+#define WS_SEEN_CONN_UPGRADE	0x004	/* Connection holds "upgrade" */
+#define WS_SEEN_VERSION		0x008	/* a Sec-WebSocket-Version header */
+#define WS_SEEN_VERSION_13	0x010	/* ... saying 13 */
+#define WS_SEEN_KEY		0x020	/* a Sec-WebSocket-Key header */
+#define WS_SEEN_KEY_OK		0x040	/* ... of 16 bytes in base64 */
+#define WS_SEEN_BODY		0x080	/* the request has a body */
+#define WS_SEEN_BAD		0x100	/* a header that matters is too long
+					 * or repeated */
+
+/* The upgrade request being read; freed once it is answered. */
+struct ws_http {
+	http_parser	 parser;
+	size_t		 max;		/* largest request, in bytes */
+	size_t		 size;		/* request bytes parsed so far */
+	char		*url;		/* the request target, NUL-terminated */
+	size_t		 url_len;
+	unsigned int	 seen;		/* WS_SEEN_* */
+	enum ws_header	 header;	/* the header whose value is read */
+	bool		 in_value;
+	bool		 value_long;	/* the value did not fit <value> */
+	bool		 done;		/* the request is complete */
+	size_t		 name_len;	/* > WS_HTTP_NAME_MAX: too long */
+	size_t		 value_len;
+	char		 name[WS_HTTP_NAME_MAX];
+	char		 value[WS_HTTP_VALUE_MAX];
+	char		 key[WS_KEY_LEN + 1];
+};
+
+/*
+ * The frame reader: the wslay context and the frame being read. Exists
+ * only while bytes are being fed or a frame is cut between feeds.
+ */
+struct ws_rx {
+	wslay_frame_context_ptr	 fc;
+	const uint8_t		*in;		/* input not yet given to wslay */
+	size_t			 in_len;
+	uint64_t		 pending;	/* bytes given to wslay and not
+						 * yet part of a whole frame */
+	uint64_t		 frame_len;	/* payload length */
+	uint64_t		 frame_off;	/* payload bytes read */
+	uint8_t			 frame_op;
+	bool			 frame_fin;
+	bool			 in_frame;	/* a frame header was read */
+	bool			 direct;	/* delivered from wslay's buffer */
+	uint8_t			 ctl_len;
+	uint8_t			 ctl[WS_CTL_MAX];	/* control payload */
+};
+
+/* A data message being reassembled; freed once it is delivered. */
+struct ws_msg {
+	size_t		 len;
+	size_t		 cap;
+	uint8_t		 op;		/* WSLAY_TEXT_FRAME or _BINARY_FRAME */
+	uint8_t		 data[];
+};
+
+struct ws {
+	struct ws_callbacks	 cb;
+	void			*arg;
+	size_t			 max_message;
+	struct ws_http		*http;		/* until the request is answered */
+	struct ws_rx		*rx;		/* while frames are being read */
+	struct ws_msg		*msg;		/* while a message is reassembled */
+	char			*path;		/* once open */
+	const char		*error;
+	int			 result;	/* ws_feed() once closed or failed */
+	uint8_t			 state;		/* enum ws_state */
+	bool			 opened;	/* 101 sent */
+	bool			 close_sent;
+	bool			 broken;	/* a write failed: no more output */
+};
+
+static int	 ws_http_on_url(http_parser *, const char *, size_t);
+static int	 ws_http_on_header_field(http_parser *, const char *, size_t);
+static int	 ws_http_on_header_value(http_parser *, const char *, size_t);
+static int	 ws_http_on_headers_complete(http_parser *);
+static int	 ws_http_on_message_complete(http_parser *);
+
+static const http_parser_settings ws_http_settings = {
+	.on_url = ws_http_on_url,
+	.on_header_field = ws_http_on_header_field,
+	.on_header_value = ws_http_on_header_value,
+	.on_headers_complete = ws_http_on_headers_complete,
+	.on_message_complete = ws_http_on_message_complete,
+};
+
+/* Passes <len> bytes to the write callback; after a failure, nothing. */
+static int
+ws_write(struct ws *ws, const void *data, size_t len)
+{
+	int	 r;
+
+	if (ws->broken) {
+		return -EPIPE;
+	}
+	r = ws->cb.write(ws->arg, data, len);
+	if (r != 0) {
+		ws->broken = true;
+		return r < 0 ? r : -EIO;
+	}
+	return 0;
+}
+
+/* RFC 3629 UTF-8: no overlong forms, surrogates or code points > 10FFFF. */
+static bool
+ws_utf8_valid(const uint8_t *s, size_t len)
+{
+	size_t		 i = 0, j, n;
+	uint32_t	 cp, min;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			n = 1;
+			cp = s[i] & 0x1f;
+			min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			n = 2;
+			cp = s[i] & 0x0f;
+			min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			n = 3;
+			cp = s[i] & 0x07;
+			min = 0x10000;
+		} else {
+			return false;
+		}
+		if (len - i - 1 < n) {
+			return false;
+		}
+		for (j = 1; j <= n; j++) {
+			if ((s[i + j] & 0xc0) != 0x80) {
+				return false;
+			}
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			return false;
+		}
+		i += n + 1;
+	}
+	return true;
+}
+
+/*
+ * The close codes an endpoint may put on the wire (RFC 6455 §7.4 and the
+ * IANA registry): 1004, 1005, 1006 and 1015 never travel in a frame.
+ */
+static bool
+ws_close_code_valid(unsigned int code)
+{
+	if (code >= 1000 && code <= 1014) {
+		return code != 1004 && code != 1005 && code != 1006;
+	}
+	return code >= 3000 && code <= 4999;
+}
+
+/* Writes a control frame (<len> at most WS_CTL_MAX) in one call. */
+static int
+ws_send_control(struct ws *ws, uint8_t op, const uint8_t *payload,
+    size_t len)
+{
+	uint8_t	 frame[2 + WS_CTL_MAX];
+
+	frame[0] = 0x80 | op;
+	frame[1] = (uint8_t)len;
+	if (len > 0) {
+		memcpy(frame + 2, payload, len);
+	}
+	return ws_write(ws, frame, 2 + len);
+}
+
+static int
+ws_send_close(struct ws *ws, uint16_t code, const char *reason,
+    size_t reason_len)
+{
+	uint8_t	 payload[WS_CTL_MAX];
+
+	payload[0] = code >> 8;
+	payload[1] = code & 0xff;
+	if (reason_len > 0) {
+		memcpy(payload + 2, reason, reason_len);
+	}
+	return ws_send_control(ws, WSLAY_CONNECTION_CLOSE, payload,
+	    2 + reason_len);
+}
+
+/*
+ * Fails the connection: sends a close frame with <code> if none was sent
+ * and keeps <err> as the answer to every later ws_feed().
+ */
+static int
+ws_fail(struct ws *ws, uint16_t code, int err, const char *why)
+{
+	ws->error = why;
+	ws->state = WS_STATE_FAILED;
+	ws->result = err;
+	if (ws->opened && !ws->close_sent) {
+		ws->close_sent = true;
+		(void)ws_send_close(ws, code, NULL, 0);
+	}
+	return err;
+}
+
+void
+ws_accept_key(const char *key, size_t key_len, char *out)
+{
+	unsigned char	 md[SHA_DIGEST_LENGTH];
+	unsigned char	 stack[64 + WS_GUID_LEN];
+	unsigned char	*buf = stack;
+
+	if (key_len > sizeof stack - WS_GUID_LEN) {
+		buf = xmalloc(key_len + WS_GUID_LEN);
+	}
+	memcpy(buf, key, key_len);
+	memcpy(buf + key_len, WS_GUID, WS_GUID_LEN);
+	SHA1(buf, key_len + WS_GUID_LEN, md);
+	if (buf != stack) {
+		free(buf);
+	}
+	sodium_bin2base64(out, WS_ACCEPT_LEN + 1, md, sizeof md,
+	    sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* HTTP: the upgrade request. */
+
+static void
+ws_http_free(struct ws_http *h)
+{
+	if (h == NULL) {
+		return;
+	}
+	free(h->url);
+	free(h);
+}
+
+/* Drops the optional white space around a header value. */
+static void
+ws_trim(const char **s, size_t *len)
+{
+	while (*len > 0 && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) {
+		(*len)--;
+	}
+}
+
+/* True if the comma-separated list <v> holds <token>, in any case. */
+static bool
+ws_token_list_has(const char *v, size_t len, const char *token)
+{
+	const char	*item, *comma;
+	size_t		 item_len, tlen = strlen(token);
+
+	while (len > 0) {
+		comma = memchr(v, ',', len);
+		item = v;
+		item_len = comma != NULL ? (size_t)(comma - v) : len;
+		v += item_len;
+		len -= item_len;
+		if (comma != NULL) {
+			v++;
+			len--;
+		}
+		ws_trim(&item, &item_len);
+		if (item_len == tlen && strncasecmp(item, token, tlen) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static enum ws_header
+ws_http_header_kind(const char *name, size_t len)
+{
+	static const struct {
+		const char	*name;
+		enum ws_header	 header;
+	} headers[] = {
+		{ "upgrade", WS_HEADER_UPGRADE },
+		{ "connection", WS_HEADER_CONNECTION },
+		{ "sec-websocket-version", WS_HEADER_VERSION },
+		{ "sec-websocket-key", WS_HEADER_KEY },
+		{ "transfer-encoding", WS_HEADER_TRANSFER_ENCODING },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+		if (strlen(headers[i].name) == len &&
+		    strncasecmp(headers[i].name, name, len) == 0) {
+			return headers[i].header;
+		}
+	}
+	return WS_HEADER_OTHER;
+}
+
+/* A header line ended: records what its value says. */
+static void
+ws_http_header_end(struct ws_http *h)
+{
+	const char	*v = h->value;
+	size_t		 len = h->value_len;
+	unsigned char	 bin[16];
+	size_t		 bin_len;
+	const char	*end;
+
+	h->in_value = false;
+	h->name_len = 0;
+	if (h->header == WS_HEADER_OTHER) {
+		return;
+	}
+	if (h->value_long) {
+		h->seen |= WS_SEEN_BAD;
+		return;
+	}
+	ws_trim(&v, &len);
+	switch (h->header) {
+	case WS_HEADER_UPGRADE:
+		h->seen |= WS_SEEN_UPGRADE;
+		if (ws_token_list_has(v, len, "websocket")) {
+			h->seen |= WS_SEEN_UPGRADE_WS;
+		}
+		break;
+	case WS_HEADER_CONNECTION:
+		if (ws_token_list_has(v, len, "upgrade")) {
+			h->seen |= WS_SEEN_CONN_UPGRADE;
+		}
+		break;
+	case WS_HEADER_VERSION:
+		if (h->seen & WS_SEEN_VERSION) {
+			h->seen |= WS_SEEN_BAD;
+		}
+		h->seen |= WS_SEEN_VERSION;
+		if (len == 2 && memcmp(v, "13", 2) == 0) {
+			h->seen |= WS_SEEN_VERSION_13;
+		}
+		break;
+	case WS_HEADER_KEY:
+		if (h->seen & WS_SEEN_KEY) {
+			h->seen |= WS_SEEN_BAD;
+		}
+		h->seen |= WS_SEEN_KEY;
+		if (len == WS_KEY_LEN && sodium_base642bin(bin, sizeof bin,
+		    v, len, NULL, &bin_len, &end,
+		    sodium_base64_VARIANT_ORIGINAL) == 0 &&
+		    bin_len == sizeof bin && end == v + len) {
+			memcpy(h->key, v, len);
+			h->key[len] = '\0';
+			h->seen |= WS_SEEN_KEY_OK;
+		}
+		break;
+	case WS_HEADER_TRANSFER_ENCODING:
+		h->seen |= WS_SEEN_BODY;
+		break;
+	case WS_HEADER_OTHER:
+		break;
+	}
+}
+
+static int
+ws_http_on_url(http_parser *p, const char *at, size_t len)
+{
+	struct ws	*ws = p->data;
+	struct ws_http	*h = ws->http;
+
+	h->url = xrealloc(h->url, h->url_len + len + 1);
+	memcpy(h->url + h->url_len, at, len);
+	h->url_len += len;
+	h->url[h->url_len] = '\0';
+	return 0;
+}
+
+/* Names and values may come in pieces when the request straddles feeds. */
+static int
+ws_http_on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct ws	*ws = p->data;
+	struct ws_http	*h = ws->http;
+
+	if (h->in_value) {
+		ws_http_header_end(h);
+	}
+	if (h->name_len + len > WS_HTTP_NAME_MAX) {
+		h->name_len = WS_HTTP_NAME_MAX + 1;
+		return 0;
+	}
+	memcpy(h->name + h->name_len, at, len);
+	h->name_len += len;
+	return 0;
+}
+
+static int
+ws_http_on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct ws	*ws = p->data;
+	struct ws_http	*h = ws->http;
+
+	if (!h->in_value) {
+		h->in_value = true;
+		h->value_len = 0;
+		h->value_long = false;
+		h->header = h->name_len > WS_HTTP_NAME_MAX ? WS_HEADER_OTHER :
+		    ws_http_header_kind(h->name, h->name_len);
+	}
+	if (h->header == WS_HEADER_OTHER || h->value_long) {
+		return 0;
+	}
+	if (h->value_len + len > sizeof h->value) {
+		h->value_long = true;
+		return 0;
+	}
+	memcpy(h->value + h->value_len, at, len);
+	h->value_len += len;
+	return 0;
+}
+
+/* Asks the parser to skip any body: a body is refused once it stops. */
+static int
+ws_http_on_headers_complete(http_parser *p)
+{
+	struct ws	*ws = p->data;
+	struct ws_http	*h = ws->http;
+
+	if (h->in_value) {
+		ws_http_header_end(h);
+	}
+	if ((p->flags & F_CHUNKED) ||
+	    (p->content_length > 0 && p->content_length != ULLONG_MAX)) {
+		h->seen |= WS_SEEN_BODY;
+	}
+	return 1;
+}
+
+/* Stops the parser right after the request: what follows is frames. */
+static int
+ws_http_on_message_complete(http_parser *p)
+{
+	struct ws	*ws = p->data;
+
+	ws->http->done = true;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/*
+ * Answers the request with an HTTP error and a short text body; the
+ * connection is to be closed once it is written.
+ */
+static int
+ws_http_reject(struct ws *ws, int status, const char *reason,
+    const char *headers, const char *why)
+{
+	char	 buf[512];
+	int	 n, r;
+
+	n = snprintf(buf, sizeof buf, "HTTP/1.1 %d %s\r\n"
+	    "Connection: close\r\n"
+	    "%s"
+	    "Content-Type: text/plain\r\n"
+	    "Content-Length: %zu\r\n"
+	    "\r\n"
+	    "%s\n", status, reason, headers, strlen(reason) + 1, reason);
+	ws_http_free(ws->http);
+	ws->http = NULL;
+	ws->state = WS_STATE_CLOSED;
+	ws->result = WS_FEED_CLOSE;
+	ws->error = why;
+	r = ws_write(ws, buf, (size_t)n);
+	return r != 0 ? r : WS_FEED_CLOSE;
+}
+
+/* The request is complete: upgrades or refuses. */
+static int
+ws_http_answer(struct ws *ws)
+{
+	struct ws_http	*h = ws->http;
+	http_parser	*p = &h->parser;
+	char		 buf[160];
+	char		 accept[WS_ACCEPT_LEN + 1];
+	int		 n, r;
+
+	if (p->method != HTTP_GET) {
+		return ws_http_reject(ws, 405, "Method Not Allowed",
+		    "Allow: GET\r\n", "HTTP method is not GET");
+	}
+	if (p->http_major < 1 || (p->http_major == 1 && p->http_minor < 1)) {
+		return ws_http_reject(ws, 400, "Bad Request", "",
+		    "HTTP version older than 1.1");
+	}
+	if (h->seen & (WS_SEEN_BAD | WS_SEEN_BODY)) {
+		return ws_http_reject(ws, 400, "Bad Request", "",
+		    "bad upgrade request header or body");
+	}
+	if (!(h->seen & WS_SEEN_UPGRADE)) {
+		return ws_http_reject(ws, 426, "Upgrade Required",
+		    "Upgrade: websocket\r\n", "not a WebSocket request");
+	}
+	if (!(h->seen & WS_SEEN_UPGRADE_WS) ||
+	    !(h->seen & WS_SEEN_CONN_UPGRADE)) {
+		return ws_http_reject(ws, 400, "Bad Request", "",
+		    "bad Upgrade or Connection header");
+	}
+	if (!(h->seen & WS_SEEN_VERSION_13)) {
+		return ws_http_reject(ws, 426, "Upgrade Required",
+		    "Sec-WebSocket-Version: 13\r\n",
+		    "unsupported WebSocket version");
+	}
+	if (!(h->seen & WS_SEEN_KEY_OK)) {
+		return ws_http_reject(ws, 400, "Bad Request", "",
+		    "bad Sec-WebSocket-Key");
+	}
+
+	ws_accept_key(h->key, WS_KEY_LEN, accept);
+	n = snprintf(buf, sizeof buf, "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n"
+	    "\r\n", accept);
+	ws->path = h->url != NULL ? h->url : xstrdup("");
+	h->url = NULL;
+	ws_http_free(h);
+	ws->http = NULL;
+	ws->state = WS_STATE_OPEN;
+	ws->opened = true;
+	r = ws_write(ws, buf, (size_t)n);
+	if (r != 0) {
+		ws->state = WS_STATE_FAILED;
+		ws->result = r;
+		ws->error = "cannot write the 101 response";
+	}
+	return r;
+}
+
+/*
+ * Parses request bytes; <ret_used> gets how many belong to the request
+ * once it is complete (the rest are frames). Returns 0 to go on with
+ * frames or more request bytes, else what ws_feed() returns.
+ */
+static int
+ws_http_feed(struct ws *ws, const uint8_t *data, size_t len,
+    size_t *ret_used)
+{
+	struct ws_http		*h = ws->http;
+	size_t			 n, used;
+	enum http_errno		 err;
+
+	n = h->max - h->size;
+	if (n > len) {
+		n = len;
+	}
+	used = http_parser_execute(&h->parser, &ws_http_settings,
+	    (const char *)data, n);
+	h->size += used;
+	if (h->done) {
+		*ret_used = used;
+		return ws_http_answer(ws);
+	}
+	err = HTTP_PARSER_ERRNO(&h->parser);
+	if (err != HPE_OK) {
+		return ws_http_reject(ws, 400, "Bad Request", "",
+		    http_errno_description(err));
+	}
+	if (h->size >= h->max) {
+		return ws_http_reject(ws, 431,
+		    "Request Header Fields Too Large", "",
+		    "upgrade request too large");
+	}
+	*ret_used = used;
+	return 0;
+}
+
+/* Frames. */
+
+static ssize_t
+ws_rx_recv(uint8_t *buf, size_t len, int flags, void *user_data)
+{
+	struct ws_rx	*rx = user_data;
+
+	(void)flags;
+	if (len > rx->in_len) {
+		len = rx->in_len;
+	}
+	memcpy(buf, rx->in, len);
+	rx->in += len;
+	rx->in_len -= len;
+	rx->pending += len;
+	return (ssize_t)len;
+}
+
+static void
+ws_rx_free(struct ws_rx *rx)
+{
+	if (rx == NULL) {
+		return;
+	}
+	wslay_frame_context_free(rx->fc);
+	free(rx);
+}
+
+static struct ws_rx *
+ws_rx_create(void)
+{
+	static const struct wslay_frame_callbacks callbacks = {
+		.recv_callback = ws_rx_recv,
+	};
+	struct ws_rx	*rx;
+
+	rx = xcalloc(1, sizeof *rx);
+	if (wslay_frame_context_init(&rx->fc, &callbacks, rx) != 0) {
+		free(rx);
+		return NULL;
+	}
+	return rx;
+}
+
+/*
+ * The wire size of a whole client frame: wslay refuses lengths that are
+ * not in their shortest form, and client frames are masked.
+ */
+static uint64_t
+ws_frame_size(uint64_t payload_len)
+{
+	uint64_t	 size = 2 + 4 + payload_len;
+
+	if (payload_len >= 65536) {
+		size += 8;
+	} else if (payload_len >= 126) {
+		size += 2;
+	}
+	return size;
+}
+
+/* Makes room for <need> bytes of message in ws->msg. */
+static void
+ws_msg_reserve(struct ws *ws, size_t need, uint8_t op, bool final)
+{
+	struct ws_msg	*m = ws->msg;
+	size_t		 cap;
+
+	if (m != NULL && m->cap >= need) {
+		return;
+	}
+	cap = need;
+	if (!final && m != NULL) {
+		/* More fragments follow: grow geometrically, up to the cap. */
+		cap = m->cap * 2 < ws->max_message ? m->cap * 2 :
+		    ws->max_message;
+		if (cap < need) {
+			cap = need;
+		}
+	}
+	m = xrealloc(m, sizeof *m + cap);
+	if (ws->msg == NULL) {
+		m->len = 0;
+		m->op = op;
+	}
+	m->cap = cap;
+	ws->msg = m;
+}
+
+/* A frame header was read (with the first payload bytes, if any). */
+static int
+ws_frame_start(struct ws *ws, struct ws_rx *rx,
+    const struct wslay_frame_iocb *iocb)
+{
+	size_t	 have;
+
+	rx->in_frame = true;
+	rx->frame_len = iocb->payload_length;
+	rx->frame_off = 0;
+	rx->frame_op = iocb->opcode;
+	rx->frame_fin = iocb->fin != 0;
+	rx->direct = false;
+	rx->ctl_len = 0;
+	if (iocb->rsv != 0) {
+		return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+		    "reserved bits set");
+	}
+	if (!iocb->mask) {
+		return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+		    "unmasked client frame");
+	}
+	switch (iocb->opcode) {
+	case WSLAY_CONTINUATION_FRAME:
+		if (ws->msg == NULL) {
+			return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+			    "continuation frame without a message");
+		}
+		break;
+	case WSLAY_TEXT_FRAME:
+	case WSLAY_BINARY_FRAME:
+		if (ws->msg != NULL) {
+			return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+			    "new message inside a fragmented one");
+		}
+		break;
+	case WSLAY_CONNECTION_CLOSE:
+	case WSLAY_PING:
+	case WSLAY_PONG:
+		/* wslay already refused long or fragmented control frames. */
+		if (iocb->payload_length > WS_CTL_MAX || !iocb->fin) {
+			return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+			    "bad control frame");
+		}
+		return 0;
+	default:
+		return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+		    "unknown opcode");
+	}
+
+	have = ws->msg != NULL ? ws->msg->len : 0;
+	if (iocb->payload_length > ws->max_message - have) {
+		return ws_fail(ws, WSLAY_CODE_MESSAGE_TOO_BIG, -EMSGSIZE,
+		    "message too big");
+	}
+	if (ws->msg == NULL && iocb->fin &&
+	    iocb->data_length == iocb->payload_length) {
+		rx->direct = true;
+		return 0;
+	}
+	ws_msg_reserve(ws, have + (size_t)iocb->payload_length, iocb->opcode,
+	    iocb->fin != 0);
+	return 0;
+}
+
+static void
+ws_frame_data(struct ws *ws, struct ws_rx *rx, const uint8_t *data,
+    size_t len)
+{
+	rx->frame_off += len;
+	if (len == 0 || rx->direct) {
+		return;
+	}
+	if (wslay_is_ctrl_frame(rx->frame_op)) {
+		memcpy(rx->ctl + rx->ctl_len, data, len);
+		rx->ctl_len += (uint8_t)len;
+		return;
+	}
+	memcpy(ws->msg->data + ws->msg->len, data, len);
+	ws->msg->len += len;
+}
+
+/* Hands a whole data message to the message callback. */
+static int
+ws_deliver(struct ws *ws, uint8_t op, const uint8_t *data, size_t len)
+{
+	int	 r;
+
+	if (op == WSLAY_TEXT_FRAME && !ws_utf8_valid(data, len)) {
+		return ws_fail(ws, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA,
+		    -EPROTO, "invalid UTF-8 in a text message");
+	}
+	if (ws->close_sent) {
+		/* Closing: the session is no longer interested. */
+		return 0;
+	}
+	r = ws->cb.message(ws->arg, data, len);
+	if (r != 0) {
+		ws->state = WS_STATE_FAILED;
+		ws->result = r;
+		ws->error = "stopped by the message callback";
+	}
+	return r;
+}
+
+/* Answers a close frame and ends the connection. */
+static int
+ws_on_close(struct ws *ws, const uint8_t *payload, size_t len)
+{
+	uint16_t	 code = WSLAY_CODE_NORMAL_CLOSURE;
+	int		 r;
+
+	if (len == 1) {
+		return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+		    "close frame of one byte");
+	}
+	if (len >= 2) {
+		code = (uint16_t)(payload[0] << 8 | payload[1]);
+		if (!ws_close_code_valid(code)) {
+			return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+			    "invalid close code");
+		}
+		if (!ws_utf8_valid(payload + 2, len - 2)) {
+			return ws_fail(ws,
+			    WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, -EPROTO,
+			    "invalid UTF-8 in a close reason");
+		}
+	}
+	ws->state = WS_STATE_CLOSED;
+	ws->result = WS_FEED_CLOSE;
+	ws->error = "closed by the peer";
+	if (!ws->close_sent) {
+		ws->close_sent = true;
+		r = ws_send_close(ws, code, NULL, 0);
+		if (r != 0) {
+			return r;
+		}
+	}
+	return WS_FEED_CLOSE;
+}
+
+/* A whole frame was read; <iocb> holds its last chunk. */
+static int
+ws_frame_end(struct ws *ws, struct ws_rx *rx,
+    const struct wslay_frame_iocb *iocb)
+{
+	struct ws_msg	*m;
+	int		 r;
+
+	switch (rx->frame_op) {
+	case WSLAY_PING:
+		if (ws->close_sent) {
+			return 0;
+		}
+		return ws_send_control(ws, WSLAY_PONG, rx->ctl, rx->ctl_len);
+	case WSLAY_PONG:
+		return 0;
+	case WSLAY_CONNECTION_CLOSE:
+		return ws_on_close(ws, rx->ctl, rx->ctl_len);
+	default:
+		break;
+	}
+	if (!rx->frame_fin) {
+		return 0;
+	}
+	if (rx->direct) {
+		return ws_deliver(ws, rx->frame_op, iocb->data,
+		    iocb->data_length);
+	}
+	m = ws->msg;
+	r = ws_deliver(ws, m->op, m->data, m->len);
+	FREE_AND_NULL(ws->msg);
+	return r;
+}
+
+/* Reads frames from <data> until it is used up or the connection ends. */
+static int
+ws_frames_feed(struct ws *ws, const uint8_t *data, size_t len)
+{
+	struct wslay_frame_iocb	 iocb;
+	struct ws_rx		*rx = ws->rx;
+	ssize_t			 n;
+	int			 r = 0;
+
+	if (rx == NULL) {
+		rx = ws->rx = ws_rx_create();
+		if (rx == NULL) {
+			return ws_fail(ws, WSLAY_CODE_INTERNAL_SERVER_ERROR,
+			    -ENOMEM, "out of memory");
+		}
+	}
+	rx->in = data;
+	rx->in_len = len;
+	/* Each turn reads input or ends a frame of at least 6 bytes. */
+	for (;;) {
+		n = wslay_frame_recv(rx->fc, &iocb);
+		if (n == WSLAY_ERR_WANT_READ) {
+			break;
+		}
+		if (n < 0) {
+			r = ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
+			    "bad frame header");
+			break;
+		}
+		if (!rx->in_frame) {
+			r = ws_frame_start(ws, rx, &iocb);
+			if (r != 0) {
+				break;
+			}
+		}
+		ws_frame_data(ws, rx, iocb.data, iocb.data_length);
+		if (rx->frame_off < rx->frame_len) {
+			continue;
+		}
+		rx->in_frame = false;
+		rx->pending -= ws_frame_size(rx->frame_len);
+		r = ws_frame_end(ws, rx, &iocb);
+		if (r != 0) {
+			break;
+		}
+	}
+	rx->in = NULL;
+	rx->in_len = 0;
+	if (ws->state != WS_STATE_OPEN || (!rx->in_frame && rx->pending == 0)) {
+		ws_rx_free(rx);
+		ws->rx = NULL;
+	}
+	return r;
+}
+
+/* The API. */
+
+struct ws *
+ws_create(const struct ws_conf *conf, const struct ws_callbacks *cb,
+    void *arg)
+{
+	struct ws	*ws;
+	struct ws_http	*h;
+
+	ws = xcalloc(1, sizeof *ws);
+	ws->cb = *cb;
+	ws->arg = arg;
+	ws->max_message = conf->max_message != 0 ? conf->max_message :
+	    WS_DEFAULT_MAX_MESSAGE;
+	ws->state = WS_STATE_HTTP;
+	h = xcalloc(1, sizeof *h);
+	http_parser_init(&h->parser, HTTP_REQUEST);
+	h->parser.data = ws;
+	h->max = conf->max_request != 0 ? conf->max_request :
+	    WS_DEFAULT_MAX_REQUEST;
+	ws->http = h;
+	return ws;
+}
+
+void
+ws_destroy(struct ws *ws)
+{
+	if (ws == NULL) {
+		return;
+	}
+	ws_http_free(ws->http);
+	ws_rx_free(ws->rx);
+	free(ws->msg);
+	free(ws->path);
+	free(ws);
+}
+
+int
+ws_feed(struct ws *ws, const uint8_t *data, size_t len)
+{
+	size_t	 used = 0;
+	int	 r;
+
+	switch (ws->state) {
+	case WS_STATE_HTTP:
+		if (len == 0) {
+			return 0;
+		}
+		r = ws_http_feed(ws, data, len, &used);
+		if (r != 0 || ws->state != WS_STATE_OPEN || used == len) {
+			return r;
+		}
+		return ws_frames_feed(ws, data + used, len - used);
+	case WS_STATE_OPEN:
+		if (len == 0) {
+			return 0;
+		}
+		return ws_frames_feed(ws, data, len);
+	default:
+		return ws->result;
+	}
+}
+
+int
+ws_is_open(const struct ws *ws)
+{
+	return ws->opened;
+}
+
+int
+ws_sendv(struct ws *ws, const struct iovec *iov, int iovcnt)
+{
+	uint8_t	 head[10];
+	size_t	 head_len, total = 0;
+	int	 i, r;
+
+	if (!ws->opened) {
+		return -ENOTCONN;
+	}
+	if (ws->close_sent || ws->broken) {
+		return -EPIPE;
+	}
+	if (iovcnt < 0) {
+		return -EINVAL;
+	}
+	for (i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > SIZE_MAX - total) {
+			return -EMSGSIZE;
+		}
+		total += iov[i].iov_len;
+	}
+	head[0] = 0x80 | WSLAY_BINARY_FRAME;
+	if (total < 126) {
+		head[1] = (uint8_t)total;
+		head_len = 2;
+	} else if (total <= 0xffff) {
+		head[1] = 126;
+		head[2] = (uint8_t)(total >> 8);
+		head[3] = (uint8_t)total;
+		head_len = 4;
+	} else {
+		head[1] = 127;
+		for (i = 0; i < 8; i++) {
+			head[2 + i] = (uint8_t)((uint64_t)total >> (56 - 8 * i));
+		}
+		head_len = 10;
+	}
+	r = ws_write(ws, head, head_len);
+	for (i = 0; r == 0 && i < iovcnt; i++) {
+		if (iov[i].iov_len > 0) {
+			r = ws_write(ws, iov[i].iov_base, iov[i].iov_len);
+		}
+	}
+	return r;
+}
+
+int
+ws_close(struct ws *ws, uint16_t code, const char *reason)
+{
+	size_t	 len = 0;
+
+	if (!ws->opened) {
+		return -ENOTCONN;
+	}
+	if (ws->close_sent) {
+		return 0;
+	}
+	if (!ws_close_code_valid(code)) {
+		return -EINVAL;
+	}
+	if (reason != NULL) {
+		len = strlen(reason);
+		if (len > WS_CLOSE_REASON_MAX) {
+			/* Cut on a UTF-8 character boundary. */
+			len = WS_CLOSE_REASON_MAX;
+			while (len > 0 &&
+			    ((unsigned char)reason[len] & 0xc0) == 0x80) {
+				len--;
+			}
+		}
+	}
+	ws->close_sent = true;
+	return ws_send_close(ws, code, reason, len);
+}
+
+size_t
+ws_memory(const struct ws *ws)
+{
+	size_t	 n;
+
+	n = malloc_usable_size((void *)ws);
+	if (ws->http != NULL) {
+		n += malloc_usable_size(ws->http) +
+		    malloc_usable_size(ws->http->url);
+	}
+	if (ws->rx != NULL) {
+		n += malloc_usable_size(ws->rx) +
+		    malloc_usable_size(ws->rx->fc);
+	}
+	n += malloc_usable_size(ws->msg) + malloc_usable_size(ws->path);
+	return n;
+}
+
+const char *
+ws_path(const struct ws *ws)
+{
+	return ws->path;
+}
+
+const char *
+ws_error(const struct ws *ws)
+{
+	return ws->error != NULL ? ws->error : "no error";
+}

@@ -308,11 +308,12 @@ conf_set(struct conf_parse *p, const struct conf_directive *d, void *base,
 		    addr_parse(value, &a, err, sizeof err) != 0) {
 			conf_error(p, p->line, "%s: \"%s\": %s", d->name,
 			    value, err);
-			return -EINVAL;
+			r = -EINVAL;
 		}
+		/* Kept even when bad, so nothing reports it missing. */
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
-		return 0;
+		return r;
 	case CONF_BOOL:
 		if (parse_bool(value, &b) != 0) {
 			conf_error(p, p->line, "%s: \"%s\" is not on or off",
@@ -601,10 +602,12 @@ conf_finish(struct conf_parse *p)
 			    l->name);
 			continue;
 		}
-		addr_parse(l->address, &l->addr, err, sizeof err);
+		if (addr_parse(l->address, &l->addr, err, sizeof err) != 0) {
+			continue;	/* reported where it was set */
+		}
 		for (j = 0; j < i; j++) {
 			m = &c->listeners[j];
-			if (m->address != NULL &&
+			if (m->addr.len != 0 &&
 			    addr_equal(&l->addr, &m->addr)) {
 				conf_error(p, l->line, "[listener %s] has the "
 				    "address of [listener %s]", l->name,

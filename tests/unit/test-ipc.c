@@ -190,7 +190,7 @@ TEST(chan_queues_in_order)
 	for (i = 0; i < n; i++) {
 		memset(big, i & 0xff, sizeof big);
 		ASSERT_EQ(ipc_chan_send(a, (uint16_t)(0x300 + (i % 7)), 0, big,
-		    (size_t)(i % 3 == 0 ? sizeof big : i), -1), 0);
+		    i % 3 == 0 ? sizeof big : (size_t)i, -1), 0);
 	}
 	ASSERT_TRUE(ipc_chan_queued(a) > 0);
 	ASSERT_EQ(ipc_chan_send(a, 1, 0, big, IPC_MAX_PAYLOAD + 1, -1),

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +79,7 @@ TEST(path_socket)
 	ASSERT_TRUE(fd != -1);
 	setenv("NOTIFY_SOCKET", path, 1);
 	ASSERT_EQ(sdnotify("READY=1\nSTATUS=serving"), 1);
-	ASSERT_EQ(recv_now(fd, buf, sizeof buf), 21);
+	ASSERT_EQ(recv_now(fd, buf, sizeof buf), 22);
 	ASSERT_STR_EQ(buf, "READY=1\nSTATUS=serving");
 	ASSERT_EQ(sdnotifyf("RELOADING=1\nMONOTONIC_USEC=%d", 12345), 1);
 	recv_now(fd, buf, sizeof buf);

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_VERSION		1
+#define IPC_VERSION		2
 #define IPC_MAX_PAYLOAD		(60 * 1024)
 
 enum ipc_type {
@@ -32,15 +32,22 @@ enum ipc_type {
 	IPC_REOPEN_LOGS = 0x104,
 	IPC_KICK = 0x110,	/* struct ipc_kick + uid bytes; tagged */
 	IPC_SESSIONS = 0x111,	/* tagged; answered with IPC_REPLY* */
-	IPC_BROADCAST = 0x112,	/* route NUL JSON */
-	IPC_RELAY = 0x113,	/* worker-to-worker traffic, relayed */
+	IPC_BROADCAST = 0x112,	/* route NUL JSON; tagged */
+	IPC_CH_JOINED = 0x120,	/* JSON answer to IPC_CH_JOIN; tagged */
+	IPC_CH_DELIVER = 0x121,	/* struct ipc_ch_push: deliver locally */
+	IPC_CH_DROP = 0x122,	/* channel name: destroyed */
 
 	/* 0x2xx: worker to master. */
 	IPC_READY = 0x200,
 	IPC_HEARTBEAT = 0x201,	/* struct worker_stats */
 	IPC_REPLY = 0x202,	/* a chunk of an answer; tagged */
 	IPC_REPLY_END = 0x203,	/* last chunk; tagged */
-	IPC_RELAY_OUT = 0x204,	/* to be relayed to the other workers */
+	IPC_CH_JOIN = 0x210,	/* struct ipc_ch_join; tagged */
+	IPC_CH_LEAVE = 0x211,	/* struct ipc_ch_leave */
+	IPC_CH_PUSH = 0x212,	/* struct ipc_ch_push */
+	IPC_CH_DESTROY = 0x213,	/* channel name */
+	IPC_SESSION_CLOSED = 0x214, /* uint64_t session id */
+	IPC_KICK_ALL = 0x215,	/* struct ipc_kick: on the other workers */
 };
 
 struct ipc_hdr {
@@ -65,6 +72,39 @@ struct ipc_kick {
 	uint64_t	 session;	/* 0: by uid */
 	char		 reason[128];
 	/* followed by the uid bytes when session is 0 */
+};
+
+/*
+ * Channels (DESIGN.md §4): the master holds every channel's members, so
+ * joins are checked and pushes fanned out in one place. Strings follow
+ * the fixed part in the order of their lengths, without NULs.
+ */
+struct ipc_ch_join {
+	uint64_t	 session;
+	uint8_t		 unique_uid;	/* refuse a uid already a member */
+	uint8_t		 pad;
+	uint16_t	 channel_len;
+	uint16_t	 uid_len;
+	uint16_t	 leave_route_len;
+	uint32_t	 leave_body_len;
+	/* channel, uid, leave route, leave body */
+};
+
+struct ipc_ch_leave {
+	uint64_t	 session;
+	uint16_t	 channel_len;
+	/* channel */
+};
+
+struct ipc_ch_push {
+	uint64_t	 exclude;	/* a session not to push to, or 0 */
+	uint32_t	 from;		/* the sending worker's serial */
+	uint16_t	 channel_len;
+	uint16_t	 route_len;
+	uint16_t	 uid_len;	/* only members with this uid, if > 0 */
+	uint16_t	 pad;
+	uint32_t	 body_len;
+	/* channel, route, uid, body */
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <stddef.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -276,6 +277,10 @@ admin_sum_stats(uint64_t *sum)
 			sum[i] += v[i];
 		}
 	}
+	/* The master holds the channels: its counts are the true ones. */
+	hub_counts(&sum[offsetof(struct worker_stats, channels) /
+	    sizeof(uint64_t)], &sum[offsetof(struct worker_stats,
+	    channel_members) / sizeof(uint64_t)]);
 }
 
 static void

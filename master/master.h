@@ -178,6 +178,13 @@ struct gather	*gather_start(struct worker *only, uint16_t type,
 void		 gather_reply(uint64_t tag, const void *payload, size_t len,
 		     bool end);
 
+/* hub.c */
+bool		 hub_message(struct worker *w, const struct ipc_hdr *hdr,
+		     const void *payload);
+void		 hub_worker_gone(uint32_t serial);
+void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
+void		 hub_free_all(void);
+
 /* metrics.c */
 int		 metrics_open(void);
 void		 metrics_close(void);

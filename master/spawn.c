@@ -244,6 +244,7 @@ static void
 spawn_forget(struct worker *w)
 {
 	TAILQ_REMOVE(&master->workers, w, entry);
+	hub_worker_gone(w->serial);
 	ipc_chan_destroy(w->chan);
 	free(w);
 }
@@ -522,16 +523,11 @@ spawn_worker_message(struct worker *w, const struct ipc_hdr *hdr,
 		gather_reply(hdr->tag, payload, hdr->len,
 		    hdr->type == IPC_REPLY_END);
 		break;
-	case IPC_RELAY_OUT:
-		TAILQ_FOREACH(o, &master->workers, entry) {
-			if (o != w) {
-				ipc_chan_send(o->chan, IPC_RELAY, w->serial,
-				    payload, hdr->len, -1);
-			}
+	default:
+		if (!hub_message(w, hdr, payload)) {
+			goto bad;
 		}
 		break;
-	default:
-		goto bad;
 	}
 	if (fd != -1) {
 		close(fd);

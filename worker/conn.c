@@ -161,6 +161,8 @@ conn_create(int fd, const struct sockaddr *sa, socklen_t len)
 	event_add(&c->ev_read, NULL);
 	evtimer_add(&c->ev_timer, worker->tv_handshake);
 	TAILQ_INSERT_TAIL(&worker->conns, c, entry);
+	TAILQ_INIT(&c->memberships);
+	session_added(c);
 	worker->stats.connections++;
 	c->state = CONN_SWITCHING;
 	return c;
@@ -187,6 +189,8 @@ conn_close(struct conn *c, const char *why)
 		worker->stats.ws_connections--;
 	}
 	TAILQ_REMOVE(&worker->conns, c, entry);
+	session_removed(c);
+	channel_conn_closed(c);
 	worker_defer_free(c);
 	worker_conn_closed();
 }

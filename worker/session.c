@@ -15,21 +15,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hmap.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "worker/worker-int.h"
 
+static struct hmap	 by_id;		/* 8-byte id -> conn */
+
+void
+session_added(struct conn *c)
+{
+	hmap_put(&by_id, (const char *)&c->id, sizeof c->id, c);
+}
+
+void
+session_removed(struct conn *c)
+{
+	hmap_del(&by_id, (const char *)&c->id, sizeof c->id);
+}
+
+void
+session_finish(void)
+{
+	hmap_finish(&by_id);
+}
+
 struct conn *
 session_find(uint64_t id)
 {
-	struct conn	*c;
+	return hmap_get(&by_id, (const char *)&id, sizeof id);
+}
 
-	TAILQ_FOREACH(c, &worker->conns, entry) {
-		if (c->id == id) {
-			return c;
-		}
+/* Sets setting <key> of <c> to <value> (a reference is taken). */
+void
+session_set(struct conn *c, const char *key, json_t *value)
+{
+	if (c->settings == NULL) {
+		c->settings = json_object();
 	}
-	return NULL;
+	json_object_set(c->settings, key, value);
+}
+
+/* Setting <key> of <c> (borrowed), or NULL. */
+json_t *
+session_get(const struct conn *c, const char *key)
+{
+	return c->settings != NULL ? json_object_get(c->settings, key) : NULL;
 }
 
 /* Binds <uid> to <c> (several sessions may share a uid). */
@@ -55,6 +86,24 @@ session_kick_uid(const char *uid, const char *reason)
 		}
 	}
 	return n;
+}
+
+/* Kicks <uid> on every worker: here at once, elsewhere via the master. */
+void
+session_kick_uid_all(const char *uid, const char *reason)
+{
+	struct ipc_kick	*k;
+	size_t		 len = strlen(uid);
+
+	session_kick_uid(uid, reason);
+	if (len > IPC_MAX_PAYLOAD - sizeof *k) {
+		return;
+	}
+	k = xcalloc(1, sizeof *k + len);
+	snprintf(k->reason, sizeof k->reason, "%s", reason);
+	memcpy(k + 1, uid, len);
+	ipc_chan_send(worker->chan, IPC_KICK_ALL, 0, k, sizeof *k + len, -1);
+	free(k);
 }
 
 /*

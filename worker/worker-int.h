@@ -30,6 +30,7 @@
 
 struct ws;
 struct conn;
+struct wmember;
 
 struct worker_listener {
 	int		 fd;
@@ -135,7 +136,8 @@ struct conn {
 	}			 peer;
 	socklen_t		 peer_len;
 	char			*uid;
-	json_t			*settings;
+	json_t			*settings;	/* key/value, or NULL */
+	TAILQ_HEAD(, wmember)	 memberships;	/* channels joined */
 };
 
 /* worker.c */
@@ -163,6 +165,12 @@ int		 conn_prebuild_handshakes(void);
 struct conn	*session_find(uint64_t id);
 int		 session_bind(struct conn *c, const char *uid);
 unsigned	 session_kick_uid(const char *uid, const char *reason);
+void		 session_kick_uid_all(const char *uid, const char *reason);
+void		 session_set(struct conn *c, const char *key, json_t *value);
+json_t		*session_get(const struct conn *c, const char *key);
+void		 session_added(struct conn *c);
+void		 session_removed(struct conn *c);
+void		 session_finish(void);
 void		 session_list(struct ipc_chan *chan, uint64_t tag);
 
 /* router.c */
@@ -174,7 +182,27 @@ const char *const *router_routes(size_t *ret_n);
 void		 router_finish(void);
 void		 router_dispatch(struct conn *c, const struct msg *m);
 
+/* channel.c */
+typedef void (*channel_join_cb)(struct conn *c, bool ok, json_t *reply,
+    void *arg);
+void		 channel_init(void);
+void		 channel_finish(void);
+int		 channel_join(struct conn *c, const char *name, const char *uid,
+		     bool unique, const char *leave_route,
+		     const char *leave_body, channel_join_cb cb, void *arg);
+void		 channel_leave(struct conn *c, const char *name);
+int		 channel_push(const char *name, const char *route,
+		     const char *uid, uint64_t exclude, const char *body,
+		     size_t body_len);
+void		 channel_destroy(const char *name);
+void		 channel_conn_closed(struct conn *c);
+bool		 channel_message(const struct ipc_hdr *hdr,
+		     const void *payload);
+
 /* app-hello.c */
 void		 app_hello_init(void);
+
+/* app-chat.c */
+void		 app_chat_init(void);
 
 #endif

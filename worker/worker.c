@@ -379,7 +379,10 @@ worker_chan_msg(struct ipc_chan *chan, const struct ipc_hdr *hdr,
 		worker_broadcast(hdr->tag, payload, hdr->len);
 		break;
 	default:
-		log_warn("unknown message %#x from the master", hdr->type);
+		if (!channel_message(hdr, payload)) {
+			log_warn("unknown message %#x from the master",
+			    hdr->type);
+		}
 		break;
 	}
 	if (fd != -1) {
@@ -470,6 +473,8 @@ worker_free(void)
 	free(worker->hs_error.data);
 	free(worker->rbuf);
 	router_finish();
+	channel_finish();
+	session_finish();
 	event_base_free(worker->base);
 	free(worker);
 	worker = NULL;
@@ -503,7 +508,9 @@ worker_main(struct conf *conf, int slot, uint32_t generation,
 		return 1;
 	}
 
+	channel_init();
 	app_hello_init();
+	app_chat_init();
 	worker->use_dict = conf->use_dict;
 	if (worker->use_dict) {
 		routes = router_routes(&n);

@@ -28,6 +28,7 @@
 
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -61,7 +62,7 @@
 enum ws_state {
 	WS_STATE_HTTP,		/* reading the upgrade request */
 	WS_STATE_OPEN,		/* 101 sent, reading frames */
-	WS_STATE_CLOSED,	/* HTTP error answered or close handshake done */
+	WS_STATE_CLOSED,	/* HTTP error or close handshake done */
 	WS_STATE_FAILED,	/* protocol error, or stopped by a callback */
 };
 
@@ -78,26 +79,26 @@ enum ws_header {
 /* What the request headers said (ws_http.seen). */
 #define WS_SEEN_UPGRADE		0x001	/* an Upgrade header */
 #define WS_SEEN_UPGRADE_WS	0x002	/* ... naming websocket */
-#define WS_SEEN_CONN_UPGRADE	0x004	/* Connection holds "upgrade" */
-#define WS_SEEN_VERSION		0x008	/* a Sec-WebSocket-Version header */
+#define WS_SEEN_CONN_UPGRADE	0x004	/* Connection has "upgrade" */
+#define WS_SEEN_VERSION		0x008	/* a Sec-WebSocket-Version */
 #define WS_SEEN_VERSION_13	0x010	/* ... saying 13 */
-#define WS_SEEN_KEY		0x020	/* a Sec-WebSocket-Key header */
+#define WS_SEEN_KEY		0x020	/* a Sec-WebSocket-Key */
 #define WS_SEEN_KEY_OK		0x040	/* ... of 16 bytes in base64 */
 #define WS_SEEN_BODY		0x080	/* the request has a body */
-#define WS_SEEN_BAD		0x100	/* a header that matters is too long
-					 * or repeated */
+#define WS_SEEN_BAD		0x100	/* one of these too long or
+					 * repeated */
 
 /* The upgrade request being read; freed once it is answered. */
 struct ws_http {
 	http_parser	 parser;
-	size_t		 max;		/* largest request, in bytes */
-	size_t		 size;		/* request bytes parsed so far */
-	char		*url;		/* the request target, NUL-terminated */
+	size_t		 max;		/* largest request */
+	size_t		 size;		/* request bytes parsed */
+	char		*url;		/* request target, with a NUL */
 	size_t		 url_len;
 	unsigned int	 seen;		/* WS_SEEN_* */
-	enum ws_header	 header;	/* the header whose value is read */
+	enum ws_header	 header;	/* whose value is being read */
 	bool		 in_value;
-	bool		 value_long;	/* the value did not fit <value> */
+	bool		 value_long;	/* did not fit <value> */
 	bool		 done;		/* the request is complete */
 	size_t		 name_len;	/* > WS_HTTP_NAME_MAX: too long */
 	size_t		 value_len;
@@ -109,28 +110,29 @@ struct ws_http {
 /*
  * The frame reader: the wslay context and the frame being read. Exists
  * only while bytes are being fed or a frame is cut between feeds.
+ * <pending> counts the bytes given to wslay that are not yet part of a
+ * whole frame: at 0 on a frame boundary, wslay holds nothing.
  */
 struct ws_rx {
 	wslay_frame_context_ptr	 fc;
-	const uint8_t		*in;		/* input not yet given to wslay */
+	const uint8_t		*in;		/* not yet given to wslay */
 	size_t			 in_len;
-	uint64_t		 pending;	/* bytes given to wslay and not
-						 * yet part of a whole frame */
+	uint64_t		 pending;
 	uint64_t		 frame_len;	/* payload length */
 	uint64_t		 frame_off;	/* payload bytes read */
 	uint8_t			 frame_op;
 	bool			 frame_fin;
-	bool			 in_frame;	/* a frame header was read */
-	bool			 direct;	/* delivered from wslay's buffer */
+	bool			 in_frame;	/* its header was read */
+	bool			 direct;	/* from wslay's buffer */
 	uint8_t			 ctl_len;
-	uint8_t			 ctl[WS_CTL_MAX];	/* control payload */
+	uint8_t			 ctl[WS_CTL_MAX]; /* control payload */
 };
 
 /* A data message being reassembled; freed once it is delivered. */
 struct ws_msg {
 	size_t		 len;
 	size_t		 cap;
-	uint8_t		 op;		/* WSLAY_TEXT_FRAME or _BINARY_FRAME */
+	uint8_t		 op;		/* text or binary */
 	uint8_t		 data[];
 };
 
@@ -138,16 +140,16 @@ struct ws {
 	struct ws_callbacks	 cb;
 	void			*arg;
 	size_t			 max_message;
-	struct ws_http		*http;		/* until the request is answered */
-	struct ws_rx		*rx;		/* while frames are being read */
-	struct ws_msg		*msg;		/* while a message is reassembled */
-	char			*path;		/* once open */
+	struct ws_http		*http;	/* until the request is answered */
+	struct ws_rx		*rx;	/* while frames are being read */
+	struct ws_msg		*msg;	/* while a message is reassembled */
+	char			*path;	/* once open */
 	const char		*error;
-	int			 result;	/* ws_feed() once closed or failed */
-	uint8_t			 state;		/* enum ws_state */
+	int			 result; /* ws_feed() once closed/failed */
+	uint8_t			 state;	/* enum ws_state */
 	bool			 opened;	/* 101 sent */
 	bool			 close_sent;
-	bool			 broken;	/* a write failed: no more output */
+	bool			 broken;	/* a write failed */
 };
 
 static int	 ws_http_on_url(http_parser *, const char *, size_t);
@@ -546,6 +548,7 @@ ws_http_reject(struct ws *ws, int status, const char *reason,
 	    "Content-Length: %zu\r\n"
 	    "\r\n"
 	    "%s\n", status, reason, headers, strlen(reason) + 1, reason);
+	assert(n > 0 && (size_t)n < sizeof buf);
 	ws_http_free(ws->http);
 	ws->http = NULL;
 	ws->state = WS_STATE_CLOSED;
@@ -602,6 +605,7 @@ ws_http_answer(struct ws *ws)
 	    "Connection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n"
 	    "\r\n", accept);
+	assert(n > 0 && (size_t)n < sizeof buf);
 	ws->path = h->url != NULL ? h->url : xstrdup("");
 	h->url = NULL;
 	ws_http_free(h);
@@ -967,6 +971,16 @@ ws_frames_feed(struct ws *ws, const uint8_t *data, size_t len)
 	}
 	rx->in = NULL;
 	rx->in_len = 0;
+	if (r != 0 && ws->state == WS_STATE_OPEN) {
+		/* Only a failed write (of a pong) ends up here. */
+		ws->state = WS_STATE_FAILED;
+		ws->result = r;
+		ws->error = "write failed";
+	}
+	if (ws->state != WS_STATE_OPEN) {
+		/* Nothing more is read: release the buffers now. */
+		FREE_AND_NULL(ws->msg);
+	}
 	if (ws->state != WS_STATE_OPEN || (!rx->in_frame && rx->pending == 0)) {
 		ws_rx_free(rx);
 		ws->rx = NULL;

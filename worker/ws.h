@@ -90,7 +90,10 @@ int		 ws_close(struct ws *ws, uint16_t code, const char *reason);
  */
 size_t		 ws_memory(const struct ws *ws);
 
-/* The path of the upgrade request (borrowed), or NULL before it. */
+/*
+ * The request target of the upgrade request, path and query as sent
+ * (borrowed), or NULL before the upgrade.
+ */
 const char	*ws_path(const struct ws *ws);
 
 /* A short description of the last error, for the log; borrowed. */

@@ -805,8 +805,15 @@ TEST(write_failure)
 	ASSERT_EQ(fx_open(&f, 1024), 0);
 	f.write_ret = -ENOBUFS;
 	len = enc_msg(buf, 9, "p");
+	len += enc_msg(buf + len, 2, "data");
 	ASSERT_EQ(ws_feed(f.ws, buf, len), -ENOBUFS);
 	ASSERT_EQ(ws_sendv(f.ws, &iov, 1), -EPIPE);
+	ASSERT_EQ(ws_close(f.ws, 1000, NULL), -EPIPE);
+	/* Failed for good: later input is not read. */
+	ASSERT_EQ(ws_feed(f.ws, buf + len - 10, 10), -ENOBUFS);
+	ASSERT_EQ(f.n, 0);
+	ASSERT_EQ(f.writes, 1);
+	ASSERT_STR_EQ(ws_error(f.ws), "write failed");
 	fx_finish(&f);
 }
 

@@ -489,3 +489,7 @@ export async function findSession(d, localPort, { timeout = 3000, state } = {}) 
 			(state === undefined || s.state === state));
 	}, { timeout, interval: 30, what: `a session from port ${localPort}` });
 }
+
+// The answer to a kick that found one session: the spec writes `kicked N session(s)`, read
+// either literally or as the plural-aware "kicked 1 session".
+export const KICKED_ONE = /^kicked 1 session(\(s\))?$/;

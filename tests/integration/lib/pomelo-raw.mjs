@@ -68,8 +68,31 @@ export function encodeHeader(type, length) {
 	return Buffer.from([type & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff]);
 }
 
+// Base-128 varint, least significant group first (PROTOCOL.md §4.2), for any uint32.
+export function encodeVarint(n) {
+	const out = [];
+	let v = n;
+	do {
+		let b = v % 128;
+		v = Math.floor(v / 128);
+		if (v > 0) {
+			b |= 0x80;
+		}
+		out.push(b);
+	} while (v > 0);
+	return Buffer.from(out);
+}
+
 // A DATA package holding a request. `route` is a string, or a number with compress.
 export function encodeRequest(id, route, body = {}, { compress = typeof route === 'number' } = {}) {
+	if (id > 0x7fffffff) {
+		// pomelo-protocol sizes ids with a signed 32-bit shift and cannot encode these.
+		const head = compress
+			? Buffer.from([0x01, ...encodeVarint(id), (route >> 8) & 0xff, route & 0xff])
+			: Buffer.concat([Buffer.from([0x00]), encodeVarint(id),
+				Buffer.from([Buffer.byteLength(route)]), Buffer.from(route)]);
+		return encodePackage(PKG.DATA, Buffer.concat([head, toBody(body) ?? Buffer.alloc(0)]));
+	}
 	const msg = Message.encode(id, MSG.REQUEST, compress ? 1 : 0, route, toBody(body));
 	return encodePackage(PKG.DATA, Buffer.from(msg));
 }

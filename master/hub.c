@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * The hub: channels across workers (Pomelo's channelService). The master
+ * holds every channel's members: a join is checked here (one place, so
+ * two workers cannot both admit the same uid), and a push is forwarded to
+ * each worker that has a member, which delivers to its own sessions. A
+ * member may carry a "leave push" that the master sends to the rest of
+ * the channel when the member's session closes or its worker dies.
+ * Per-sender order holds: one worker's messages travel one FIFO channel.
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/hmap.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "master/master.h"
+
+struct mchannel;
+struct msession;
+
+struct mmember {
+	TAILQ_ENTRY(mmember)	 in_channel;
+	TAILQ_ENTRY(mmember)	 in_session;
+	struct mchannel		*ch;
+	struct msession		*s;
+	char			*uid;
+	char			*leave_route;	/* NULL: no leave push */
+	char			*leave_body;
+};
+
+struct mchannel {
+	char			*name;
+	size_t			 len;
+	TAILQ_HEAD(, mmember)	 members;
+	size_t			 n;
+};
+
+struct msession {
+	uint64_t		 id;
+	uint32_t		 serial;	/* of its worker */
+	TAILQ_HEAD(, mmember)	 members;
+};
+
+static struct hmap	 channels;	/* name -> mchannel */
+static struct hmap	 sessions;	/* 8-byte id -> msession */
+static bool		 hub_ready;
+
+static void
+hub_init(void)
+{
+	if (!hub_ready) {
+		hmap_init(&channels);
+		hmap_init(&sessions);
+		hub_ready = true;
+	}
+}
+
+static struct msession *
+hub_session(uint64_t id, bool create)
+{
+	struct msession	*s;
+
+	s = hmap_get(&sessions, (const char *)&id, sizeof id);
+	if (s == NULL && create) {
+		s = xcalloc(1, sizeof *s);
+		s->id = id;
+		s->serial = (uint32_t)(id >> 32);
+		TAILQ_INIT(&s->members);
+		hmap_put(&sessions, (const char *)&id, sizeof id, s);
+	}
+	return s;
+}
+
+/* Sends <route>/<body> to <ch>'s members, on the workers that have them. */
+static void
+hub_fanout(struct mchannel *ch, uint32_t from, uint64_t exclude,
+    const char *uid, size_t uid_len, const char *route, size_t route_len,
+    const char *body, size_t body_len)
+{
+	struct ipc_ch_push	*p;
+	struct mmember		*m;
+	struct worker		*w;
+	size_t			 len;
+	char			*q;
+	bool			 has;
+
+	len = sizeof *p + ch->len + route_len + uid_len + body_len;
+	if (len > IPC_MAX_PAYLOAD) {
+		log_warn("channel %s: push of %zu bytes is too large to relay",
+		    ch->name, len);
+		return;
+	}
+	p = xcalloc(1, len);
+	p->exclude = exclude;
+	p->from = from;
+	p->channel_len = (uint16_t)ch->len;
+	p->route_len = (uint16_t)route_len;
+	p->uid_len = (uint16_t)uid_len;
+	p->body_len = (uint32_t)body_len;
+	q = (char *)(p + 1);
+	memcpy(q, ch->name, ch->len);
+	memcpy(q += ch->len, route, route_len);
+	memcpy(q += route_len, uid, uid_len);
+	memcpy(q + uid_len, body, body_len);
+	TAILQ_FOREACH(w, &master->workers, entry) {
+		if (w->serial == from || w->state == WORKER_EXITING) {
+			continue;
+		}
+		has = false;
+		TAILQ_FOREACH(m, &ch->members, in_channel) {
+			if (m->s->serial == w->serial && (uid_len == 0 ||
+			    (strlen(m->uid) == uid_len &&
+			    memcmp(m->uid, uid, uid_len) == 0))) {
+				has = true;
+				break;
+			}
+		}
+		if (has) {
+			ipc_chan_send(w->chan, IPC_CH_DELIVER, 0, p, len, -1);
+		}
+	}
+	free(p);
+}
+
+static void
+hub_member_free(struct mmember *m, bool leave_push)
+{
+	struct mchannel	*ch = m->ch;
+
+	TAILQ_REMOVE(&ch->members, m, in_channel);
+	TAILQ_REMOVE(&m->s->members, m, in_session);
+	ch->n--;
+	if (leave_push && m->leave_route != NULL && ch->n > 0) {
+		hub_fanout(ch, 0, 0, NULL, 0, m->leave_route,
+		    strlen(m->leave_route), m->leave_body,
+		    strlen(m->leave_body));
+	}
+	if (TAILQ_EMPTY(&m->s->members)) {
+		hmap_del(&sessions, (const char *)&m->s->id, sizeof m->s->id);
+		free(m->s);
+	}
+	free(m->uid);
+	free(m->leave_route);
+	free(m->leave_body);
+	free(m);
+}
+
+static void
+hub_free(struct mchannel *ch)
+{
+	struct mmember	*m;
+
+	while ((m = TAILQ_FIRST(&ch->members)) != NULL) {
+		hub_member_free(m, false);
+	}
+	hmap_del(&channels, ch->name, ch->len);
+	free(ch->name);
+	free(ch);
+}
+
+static void
+hub_reply(struct worker *w, uint64_t tag, json_t *j)
+{
+	char	*s = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	if (strlen(s) > IPC_MAX_PAYLOAD) {
+		free(s);
+		s = xstrdup("{\"ok\":false,\"error\":\"too many members\"}");
+	}
+	ipc_chan_send(w->chan, IPC_CH_JOINED, tag, s, strlen(s), -1);
+	free(s);
+}
+
+static void
+hub_join(struct worker *w, uint64_t tag, const uint8_t *payload,
+    size_t len)
+{
+	const struct ipc_ch_join	*j = (const void *)payload;
+	const char			*name, *uid, *lr, *lb;
+	struct mchannel			*ch;
+	struct mmember			*m;
+	struct msession			*s;
+	json_t				*uids;
+
+	if (len < sizeof *j || len != sizeof *j + j->channel_len +
+	    j->uid_len + j->leave_route_len + j->leave_body_len ||
+	    j->channel_len == 0) {
+		hub_reply(w, tag, json_pack("{s:b, s:s}", "ok", 0,
+		    "error", "bad request"));
+		return;
+	}
+	name = (const char *)(j + 1);
+	uid = name + j->channel_len;
+	lr = uid + j->uid_len;
+	lb = lr + j->leave_route_len;
+	ch = hmap_get(&channels, name, j->channel_len);
+	if (ch != NULL && j->unique_uid) {
+		TAILQ_FOREACH(m, &ch->members, in_channel) {
+			if (strlen(m->uid) == j->uid_len &&
+			    memcmp(m->uid, uid, j->uid_len) == 0) {
+				hub_reply(w, tag, json_pack("{s:b, s:s}",
+				    "ok", 0, "error", "duplicate uid"));
+				return;
+			}
+		}
+	}
+	s = hub_session(j->session, true);
+	if (ch == NULL) {
+		ch = xcalloc(1, sizeof *ch);
+		ch->name = xstrndup(name, j->channel_len);
+		ch->len = j->channel_len;
+		TAILQ_INIT(&ch->members);
+		hmap_put(&channels, ch->name, ch->len, ch);
+	}
+	TAILQ_FOREACH(m, &s->members, in_session) {
+		if (m->ch == ch) {
+			break;	/* already a member: answer as if joined */
+		}
+	}
+	if (m == NULL) {
+		m = xcalloc(1, sizeof *m);
+		m->ch = ch;
+		m->s = s;
+		m->uid = xstrndup(uid, j->uid_len);
+		if (j->leave_route_len > 0) {
+			m->leave_route = xstrndup(lr, j->leave_route_len);
+			m->leave_body = xstrndup(lb, j->leave_body_len);
+		}
+		TAILQ_INSERT_TAIL(&ch->members, m, in_channel);
+		TAILQ_INSERT_TAIL(&s->members, m, in_session);
+		ch->n++;
+	}
+	uids = json_array();
+	TAILQ_FOREACH(m, &ch->members, in_channel) {
+		json_array_append_new(uids, json_string(m->uid));
+	}
+	hub_reply(w, tag, json_pack("{s:b, s:o}", "ok", 1, "uids", uids));
+}
+
+static void
+hub_leave(const uint8_t *payload, size_t len)
+{
+	const struct ipc_ch_leave	*l = (const void *)payload;
+	struct msession			*s;
+	struct mmember			*m;
+
+	if (len < sizeof *l || len != sizeof *l + l->channel_len) {
+		return;
+	}
+	if ((s = hub_session(l->session, false)) == NULL) {
+		return;
+	}
+	TAILQ_FOREACH(m, &s->members, in_session) {
+		if (m->ch->len == l->channel_len &&
+		    memcmp(m->ch->name, l + 1, l->channel_len) == 0) {
+			hub_member_free(m, true);
+			return;
+		}
+	}
+}
+
+/* A session closed: it leaves every channel, with its leave pushes. */
+static void
+hub_session_closed(uint64_t id)
+{
+	struct msession	*s;
+	struct mmember	*m;
+
+	if ((s = hub_session(id, false)) == NULL) {
+		return;
+	}
+	/* The last member frees the session. */
+	while ((m = TAILQ_FIRST(&s->members)) != NULL) {
+		if (TAILQ_NEXT(m, in_session) == NULL) {
+			hub_member_free(m, true);
+			return;
+		}
+		hub_member_free(m, true);
+	}
+}
+
+static void
+hub_push(struct worker *w, const uint8_t *payload, size_t len)
+{
+	const struct ipc_ch_push	*p = (const void *)payload;
+	const char			*name;
+	struct mchannel			*ch;
+
+	if (len < sizeof *p || len != sizeof *p + p->channel_len +
+	    p->route_len + p->uid_len + p->body_len) {
+		return;
+	}
+	name = (const char *)(p + 1);
+	if ((ch = hmap_get(&channels, name, p->channel_len)) == NULL) {
+		return;
+	}
+	hub_fanout(ch, w->serial, p->exclude,
+	    name + p->channel_len + p->route_len, p->uid_len,
+	    name + p->channel_len, p->route_len,
+	    name + p->channel_len + p->route_len + p->uid_len, p->body_len);
+}
+
+static void
+hub_destroy(const char *name, size_t len)
+{
+	struct mchannel	*ch;
+
+	if ((ch = hmap_get(&channels, name, len)) == NULL) {
+		return;
+	}
+	hub_free(ch);
+	spawn_broadcast(IPC_CH_DROP, name, len);
+}
+
+/* Handles a channel message from worker <w>; false if not one. */
+bool
+hub_message(struct worker *w, const struct ipc_hdr *hdr,
+    const void *payload)
+{
+	const struct ipc_kick	*k = payload;
+	struct worker		*o;
+	uint64_t		 id;
+
+	hub_init();
+	switch (hdr->type) {
+	case IPC_CH_JOIN:
+		hub_join(w, hdr->tag, payload, hdr->len);
+		return true;
+	case IPC_CH_LEAVE:
+		hub_leave(payload, hdr->len);
+		return true;
+	case IPC_CH_PUSH:
+		hub_push(w, payload, hdr->len);
+		return true;
+	case IPC_CH_DESTROY:
+		hub_destroy(payload, hdr->len);
+		return true;
+	case IPC_SESSION_CLOSED:
+		if (hdr->len == sizeof id) {
+			memcpy(&id, payload, sizeof id);
+			hub_session_closed(id);
+		}
+		return true;
+	case IPC_KICK_ALL:
+		if (hdr->len < sizeof *k) {
+			return true;
+		}
+		TAILQ_FOREACH(o, &master->workers, entry) {
+			if (o != w) {
+				ipc_chan_send(o->chan, IPC_KICK, 0, payload,
+				    hdr->len, -1);
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Worker <serial> is gone: its sessions leave every channel. */
+void
+hub_worker_gone(uint32_t serial)
+{
+	struct hmap_entry	*e, *next;
+	struct msession		*s;
+	size_t			 iter;
+	uint64_t		*ids = NULL;
+	size_t			 n = 0, i;
+
+	hub_init();
+	/* Collect first: leaving changes the map. */
+	for (e = hmap_first(&sessions, &iter); e != NULL; e = next) {
+		next = hmap_next(&sessions, e, &iter);
+		s = e->value;
+		if (s->serial == serial) {
+			ids = xreallocarray(ids, n + 1, sizeof *ids);
+			ids[n++] = s->id;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		hub_session_closed(ids[i]);
+	}
+	if (n > 0) {
+		log_info("%zu sessions of the exited worker left their "
+		    "channels", n);
+	}
+	free(ids);
+}
+
+/* Counts for show stat: channels and members, held by the master. */
+void
+hub_counts(uint64_t *ret_channels, uint64_t *ret_members)
+{
+	struct hmap_entry	*e;
+	size_t			 iter;
+	uint64_t		 members = 0;
+
+	hub_init();
+	for (e = hmap_first(&channels, &iter); e != NULL;
+	    e = hmap_next(&channels, e, &iter)) {
+		members += ((struct mchannel *)e->value)->n;
+	}
+	*ret_channels = channels.n;
+	*ret_members = members;
+}
+
+void
+hub_free_all(void)
+{
+	struct hmap_entry	*e;
+	size_t			 iter;
+
+	hub_init();
+	while ((e = hmap_first(&channels, &iter)) != NULL) {
+		hub_free(e->value);
+	}
+	hmap_finish(&channels);
+	hmap_finish(&sessions);
+	hub_ready = false;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * The chat demo of chatofpomelo-websocket (PROTOCOL.md §10.2), served by
+ * one process instead of gate, connector and chat servers:
+ *
+ *   gate.gateHandler.queryEntry  {"uid"}        -> this server's host, port
+ *   connector.entryHandler.enter {"username","rid"} -> {"users":[...]}
+ *   chat.chatHandler.send        {"content","target"} -> pushes onChat
+ *
+ * A user is the uid "username*rid" in channel rid. Entering pushes onAdd
+ * to the others first; leaving (the session closing, anywhere) pushes
+ * onLeave, which the master sends when the member goes (channel.c).
+ */
+
+#include "config.h"
+
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "worker/worker-int.h"
+
+#define CHAT_ERROR	"{\"code\":500}"
+#define CHAT_DUPLICATE	"{\"code\":500,\"error\":true}"
+
+struct chat_enter {
+	uint32_t	 id;		/* the request id */
+	char		*username;
+	char		*rid;
+};
+
+static void
+chat_respond_json(struct conn *c, uint32_t id, json_t *j)
+{
+	char	*s = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	conn_respond(c, id, s, strlen(s));
+	free(s);
+}
+
+/* The request body as a JSON object; invalid JSON is {} as in Pomelo. */
+static json_t *
+chat_body(const struct msg *m)
+{
+	json_t	*j;
+
+	j = json_loadb((const char *)m->body, m->body_len, JSON_DECODE_ANY,
+	    NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		j = json_object();
+	}
+	return j;
+}
+
+static const char *
+chat_str(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	return json_is_string(v) && json_string_length(v) > 0 ?
+	    json_string_value(v) : NULL;
+}
+
+static void
+chat_query_entry(struct conn *c, const struct msg *m, const char *route,
+    size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof ss;
+	json_t			*body;
+	char			 addr[128], *colon;
+
+	if (m->type != MSG_REQUEST) {
+		return;
+	}
+	body = chat_body(m);
+	if (chat_str(body, "uid") == NULL ||
+	    getsockname(c->fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		json_decref(body);
+		conn_respond(c, m->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
+		return;
+	}
+	json_decref(body);
+	/* The address the client reached, so it connects back the same way. */
+	addr_format((struct sockaddr *)&ss, sl, addr, sizeof addr);
+	colon = strrchr(addr, ':');
+	*colon = '\0';
+	if (addr[0] == '[') {
+		memmove(addr, addr + 1, strlen(addr));
+		addr[strlen(addr) - 1] = '\0';
+	}
+	chat_respond_json(c, m->id, json_pack("{s:i, s:s, s:i}", "code", 200,
+	    "host", addr, "port", atoi(colon + 1)));
+}
+
+static char *
+chat_user_json(const char *route, const char *username)
+{
+	json_t	*j;
+	char	*s;
+
+	j = json_pack("{s:s, s:s}", "route", route, "user", username);
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+static void
+chat_entered(struct conn *c, bool ok, json_t *reply, void *arg)
+{
+	struct chat_enter	*e = arg;
+	json_t			*users, *uid;
+	const char		*s, *star;
+	char			*onadd;
+	size_t			 i;
+
+	if (c == NULL) {
+		goto out;
+	}
+	if (!ok) {
+		/* Not entered: the session is nobody again. */
+		FREE_AND_NULL(c->uid);
+		json_object_del(c->settings, "rid");
+		conn_respond(c, e->id, CHAT_DUPLICATE,
+		    sizeof CHAT_DUPLICATE - 1);
+		goto out;
+	}
+	/* The others hear of the newcomer, who is not told of itself. */
+	onadd = chat_user_json("onAdd", e->username);
+	channel_push(e->rid, "onAdd", NULL, c->id, onadd, strlen(onadd));
+	free(onadd);
+	users = json_array();
+	json_array_foreach(json_object_get(reply, "uids"), i, uid) {
+		s = json_string_value(uid);
+		if (s == NULL) {
+			continue;
+		}
+		star = strrchr(s, '*');
+		json_array_append_new(users, star != NULL ?
+		    json_stringn(s, (size_t)(star - s)) : json_string(s));
+	}
+	chat_respond_json(c, e->id, json_pack("{s:o}", "users", users));
+out:
+	free(e->username);
+	free(e->rid);
+	free(e);
+}
+
+static void
+chat_enter(struct conn *c, const struct msg *m, const char *route,
+    size_t len)
+{
+	struct chat_enter	*e;
+	const char		*username, *rid;
+	json_t			*body;
+	char			*uid, *onleave;
+	int			 r;
+
+	if (m->type != MSG_REQUEST) {
+		return;
+	}
+	body = chat_body(m);
+	username = chat_str(body, "username");
+	rid = chat_str(body, "rid");
+	if (username == NULL || rid == NULL || strchr(username, '*') !=
+	    NULL || c->uid != NULL) {
+		json_decref(body);
+		conn_respond(c, m->id, CHAT_DUPLICATE,
+		    sizeof CHAT_DUPLICATE - 1);
+		return;
+	}
+	e = xcalloc(1, sizeof *e);
+	e->id = m->id;
+	e->username = xstrdup(username);
+	e->rid = xstrdup(rid);
+	json_decref(body);
+	xasprintf(&uid, "%s*%s", e->username, e->rid);
+	onleave = chat_user_json("onLeave", e->username);
+	/* Bound now: a second enter on this session is refused at once. */
+	session_bind(c, uid);
+	session_set(c, "rid", json_string(e->rid));
+	r = channel_join(c, e->rid, uid, true, "onLeave", onleave,
+	    chat_entered, e);
+	free(onleave);
+	free(uid);
+	if (r != 0) {
+		FREE_AND_NULL(c->uid);
+		json_object_del(c->settings, "rid");
+		conn_respond(c, m->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
+		free(e->username);
+		free(e->rid);
+		free(e);
+	}
+}
+
+static void
+chat_send(struct conn *c, const struct msg *m, const char *route,
+    size_t len)
+{
+	const char	*rid, *content, *target, *star;
+	json_t		*body, *param;
+	char		*s, *username, *tuid = NULL;
+
+	rid = json_string_value(session_get(c, "rid"));
+	if (c->uid == NULL || rid == NULL) {
+		if (m->type == MSG_REQUEST) {
+			conn_respond(c, m->id, CHAT_ERROR,
+			    sizeof CHAT_ERROR - 1);
+		}
+		return;
+	}
+	body = chat_body(m);
+	content = json_string_value(json_object_get(body, "content"));
+	target = json_string_value(json_object_get(body, "target"));
+	star = strrchr(c->uid, '*');
+	username = xstrndup(c->uid, star != NULL ? (size_t)(star - c->uid) :
+	    strlen(c->uid));
+	param = json_pack("{s:s, s:s, s:s}", "msg", content ? content : "",
+	    "from", username, "target", target ? target : "*");
+	s = json_dumps(param, JSON_COMPACT);
+	json_decref(param);
+	if (target != NULL && strcmp(target, "*") != 0) {
+		xasprintf(&tuid, "%s*%s", target, rid);
+	}
+	channel_push(rid, "onChat", tuid, 0, s, strlen(s));
+	free(tuid);
+	free(s);
+	free(username);
+	json_decref(body);
+	if (m->type == MSG_REQUEST) {
+		/* Pomelo answers {route: msg.route}, which is undefined: {}. */
+		conn_respond(c, m->id, "{}", 2);
+	}
+}
+
+void
+app_chat_init(void)
+{
+	if (!worker->conf->app_chat) {
+		return;
+	}
+	router_add("gate.gateHandler.queryEntry", chat_query_entry);
+	router_add("connector.entryHandler.enter", chat_enter);
+	router_add("chat.chatHandler.send", chat_send);
+}

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/* Copyright (c) 2026 The shaddock authors */
+
+/*
+ * The worker's side of channels: which of its own sessions belong to
+ * which channel, so a push is delivered locally at once and relayed by
+ * the master to the other workers with members (master/channel.c). A
+ * join goes to the master first, which checks it against every worker's
+ * members; the session is added here when the master has said yes.
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hmap.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "worker/worker-int.h"
+
+struct wchannel {
+	char			*name;
+	size_t			 len;
+	TAILQ_HEAD(, wmember)	 members;
+	size_t			 n;
+};
+
+struct wmember {
+	TAILQ_ENTRY(wmember)	 in_channel;
+	TAILQ_ENTRY(wmember)	 in_conn;
+	struct wchannel		*ch;
+	struct conn		*c;
+};
+
+struct pending_join {
+	TAILQ_ENTRY(pending_join) entry;
+	uint64_t		 tag;
+	uint64_t		 session;
+	char			*channel;
+	channel_join_cb		 cb;
+	void			*arg;
+};
+
+static struct hmap			 wchannels;
+static TAILQ_HEAD(, pending_join)	 pending = TAILQ_HEAD_INITIALIZER(
+    pending);
+static uint64_t				 next_tag;
+
+void
+channel_init(void)
+{
+	hmap_init(&wchannels);
+}
+
+static struct wchannel *
+channel_get(const char *name, size_t len, bool create)
+{
+	struct wchannel	*ch;
+
+	ch = hmap_get(&wchannels, name, len);
+	if (ch == NULL && create) {
+		ch = xcalloc(1, sizeof *ch);
+		ch->name = xstrndup(name, len);
+		ch->len = len;
+		TAILQ_INIT(&ch->members);
+		hmap_put(&wchannels, name, len, ch);
+		worker->stats.channels++;
+	}
+	return ch;
+}
+
+static void
+channel_drop_if_empty(struct wchannel *ch)
+{
+	if (ch->n > 0) {
+		return;
+	}
+	hmap_del(&wchannels, ch->name, ch->len);
+	worker->stats.channels--;
+	free(ch->name);
+	free(ch);
+}
+
+static void
+channel_add_local(struct conn *c, struct wchannel *ch)
+{
+	struct wmember	*m;
+
+	TAILQ_FOREACH(m, &c->memberships, in_conn) {
+		if (m->ch == ch) {
+			return;
+		}
+	}
+	m = xcalloc(1, sizeof *m);
+	m->ch = ch;
+	m->c = c;
+	TAILQ_INSERT_TAIL(&ch->members, m, in_channel);
+	TAILQ_INSERT_TAIL(&c->memberships, m, in_conn);
+	ch->n++;
+	worker->stats.channel_members++;
+}
+
+static void
+channel_member_free(struct wmember *m)
+{
+	struct wchannel	*ch = m->ch;
+
+	TAILQ_REMOVE(&ch->members, m, in_channel);
+	TAILQ_REMOVE(&m->c->memberships, m, in_conn);
+	ch->n--;
+	worker->stats.channel_members--;
+	free(m);
+	channel_drop_if_empty(ch);
+}
+
+/*
+ * Asks the master to add <c> (with its uid <uid>) to channel <name>.
+ * With <unique>, a uid already in the channel is refused. <leave_route>
+ * and <leave_body>, when not NULL, are pushed to the rest of the channel
+ * when the session leaves. <cb> runs when the master answers.
+ */
+int
+channel_join(struct conn *c, const char *name, const char *uid,
+    bool unique, const char *leave_route, const char *leave_body,
+    channel_join_cb cb, void *arg)
+{
+	struct ipc_ch_join	*j;
+	struct pending_join	*p;
+	size_t			 nl = strlen(name), ul = strlen(uid);
+	size_t			 rl = leave_route ? strlen(leave_route) : 0;
+	size_t			 bl = leave_body ? strlen(leave_body) : 0;
+	size_t			 len = sizeof *j + nl + ul + rl + bl;
+	char			*q;
+	int			 r;
+
+	if (nl == 0 || nl > 1024 || ul > 1024 || rl > 255 ||
+	    len > IPC_MAX_PAYLOAD) {
+		return -EINVAL;
+	}
+	j = xcalloc(1, len);
+	j->session = c->id;
+	j->unique_uid = unique;
+	j->channel_len = (uint16_t)nl;
+	j->uid_len = (uint16_t)ul;
+	j->leave_route_len = (uint16_t)rl;
+	j->leave_body_len = (uint32_t)bl;
+	q = (char *)(j + 1);
+	memcpy(q, name, nl);
+	memcpy(q += nl, uid, ul);
+	memcpy(q += ul, leave_route, rl);
+	memcpy(q + rl, leave_body, bl);
+	p = xcalloc(1, sizeof *p);
+	p->tag = ++next_tag;
+	p->session = c->id;
+	p->channel = xstrdup(name);
+	p->cb = cb;
+	p->arg = arg;
+	r = ipc_chan_send(worker->chan, IPC_CH_JOIN, p->tag, j, len, -1);
+	free(j);
+	if (r != 0) {
+		free(p->channel);
+		free(p);
+		return r;
+	}
+	TAILQ_INSERT_TAIL(&pending, p, entry);
+	return 0;
+}
+
+/* The master's answer to a join. */
+static void
+channel_joined(uint64_t tag, const char *payload, size_t len)
+{
+	struct pending_join	*p;
+	struct conn		*c;
+	json_t			*j;
+	bool			 ok;
+	uint64_t		 id;
+
+	TAILQ_FOREACH(p, &pending, entry) {
+		if (p->tag == tag) {
+			break;
+		}
+	}
+	if (p == NULL) {
+		return;
+	}
+	TAILQ_REMOVE(&pending, p, entry);
+	j = json_loadb(payload, len, 0, NULL);
+	ok = json_is_true(json_object_get(j, "ok"));
+	c = session_find(p->session);
+	if (c != NULL && c->state != CONN_WORKING) {
+		c = NULL;
+	}
+	if (ok && c == NULL) {
+		/* Gone while the master answered: take it out again. */
+		id = p->session;
+		ipc_chan_send(worker->chan, IPC_SESSION_CLOSED, 0, &id,
+		    sizeof id, -1);
+	} else if (ok) {
+		channel_add_local(c, channel_get(p->channel,
+		    strlen(p->channel), true));
+	}
+	p->cb(c, ok, j, p->arg);
+	json_decref(j);
+	free(p->channel);
+	free(p);
+}
+
+/* Removes <c> from channel <name> (here and at the master). */
+void
+channel_leave(struct conn *c, const char *name)
+{
+	struct ipc_ch_leave	*l;
+	struct wmember		*m;
+	size_t			 nl = strlen(name);
+
+	TAILQ_FOREACH(m, &c->memberships, in_conn) {
+		if (m->ch->len == nl && memcmp(m->ch->name, name, nl) == 0) {
+			break;
+		}
+	}
+	if (m == NULL) {
+		return;
+	}
+	channel_member_free(m);
+	l = xcalloc(1, sizeof *l + nl);
+	l->session = c->id;
+	l->channel_len = (uint16_t)nl;
+	memcpy(l + 1, name, nl);
+	ipc_chan_send(worker->chan, IPC_CH_LEAVE, 0, l, sizeof *l + nl, -1);
+	free(l);
+}
+
+/* Delivers to the local members of <ch> that match; returns how many. */
+static unsigned
+channel_deliver_local(struct wchannel *ch, const char *route,
+    size_t route_len, const char *uid, size_t uid_len, uint64_t exclude,
+    const char *body, size_t body_len)
+{
+	struct wmember	*m, *tm;
+	char		 r[MSG_ROUTE_MAX + 1];
+	unsigned	 n = 0;
+
+	if (route_len > MSG_ROUTE_MAX) {
+		return 0;
+	}
+	memcpy(r, route, route_len);
+	r[route_len] = '\0';
+	TAILQ_FOREACH_SAFE(m, &ch->members, in_channel, tm) {
+		if (m->c->id == exclude) {
+			continue;
+		}
+		if (uid_len > 0 && (m->c->uid == NULL ||
+		    strlen(m->c->uid) != uid_len ||
+		    memcmp(m->c->uid, uid, uid_len) != 0)) {
+			continue;
+		}
+		/* A full send buffer closes that member (and frees m). */
+		if (conn_push(m->c, r, body, body_len) == 0) {
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Pushes <body> on <route> to every member of channel <name> on every
+ * worker, or only to those whose uid is <uid> (when not NULL), never to
+ * session <exclude>. Returns 0, or -ENOENT when the channel is unknown
+ * here (it may still have members elsewhere: the push is relayed anyway).
+ */
+int
+channel_push(const char *name, const char *route, const char *uid,
+    uint64_t exclude, const char *body, size_t body_len)
+{
+	struct ipc_ch_push	*p;
+	struct wchannel		*ch;
+	size_t			 nl = strlen(name), rl = strlen(route);
+	size_t			 ul = uid ? strlen(uid) : 0, len;
+	char			*q;
+
+	len = sizeof *p + nl + rl + ul + body_len;
+	if (rl > MSG_ROUTE_MAX || len > IPC_MAX_PAYLOAD) {
+		return -EMSGSIZE;
+	}
+	ch = channel_get(name, nl, false);
+	if (ch != NULL) {
+		channel_deliver_local(ch, route, rl, uid, ul, exclude, body,
+		    body_len);
+	}
+	p = xcalloc(1, len);
+	p->exclude = exclude;
+	p->from = worker->serial;
+	p->channel_len = (uint16_t)nl;
+	p->route_len = (uint16_t)rl;
+	p->uid_len = (uint16_t)ul;
+	p->body_len = (uint32_t)body_len;
+	q = (char *)(p + 1);
+	memcpy(q, name, nl);
+	memcpy(q += nl, route, rl);
+	memcpy(q += rl, uid, ul);
+	memcpy(q + ul, body, body_len);
+	ipc_chan_send(worker->chan, IPC_CH_PUSH, 0, p, len, -1);
+	free(p);
+	return ch != NULL ? 0 : -ENOENT;
+}
+
+/* A push the master relays from another worker. */
+static void
+channel_deliver(const char *payload, size_t len)
+{
+	const struct ipc_ch_push	*p = (const void *)payload;
+	const char			*name;
+	struct wchannel			*ch;
+
+	if (len < sizeof *p || len != sizeof *p + p->channel_len +
+	    p->route_len + p->uid_len + p->body_len) {
+		log_warn("bad channel push from the master");
+		return;
+	}
+	name = (const char *)(p + 1);
+	if ((ch = channel_get(name, p->channel_len, false)) == NULL) {
+		return;
+	}
+	channel_deliver_local(ch, name + p->channel_len, p->route_len,
+	    name + p->channel_len + p->route_len, p->uid_len, p->exclude,
+	    name + p->channel_len + p->route_len + p->uid_len, p->body_len);
+}
+
+/* Destroys channel <name> everywhere. */
+void
+channel_destroy(const char *name)
+{
+	ipc_chan_send(worker->chan, IPC_CH_DESTROY, 0, name, strlen(name),
+	    -1);
+}
+
+static void
+channel_drop(const char *name, size_t len)
+{
+	struct wchannel	*ch;
+
+	if ((ch = channel_get(name, len, false)) == NULL) {
+		return;
+	}
+	while (ch->n > 1) {
+		channel_member_free(TAILQ_FIRST(&ch->members));
+	}
+	/* The last one frees the channel. */
+	channel_member_free(TAILQ_FIRST(&ch->members));
+}
+
+/* A session closes: it leaves its channels (the master pushes leaves). */
+void
+channel_conn_closed(struct conn *c)
+{
+	struct wmember	*m;
+	uint64_t	 id = c->id;
+
+	if (TAILQ_EMPTY(&c->memberships)) {
+		return;
+	}
+	while ((m = TAILQ_FIRST(&c->memberships)) != NULL) {
+		channel_member_free(m);
+	}
+	ipc_chan_send(worker->chan, IPC_SESSION_CLOSED, 0, &id, sizeof id,
+	    -1);
+}
+
+/* Handles a channel message from the master; false if not one. */
+bool
+channel_message(const struct ipc_hdr *hdr, const void *payload)
+{
+	switch (hdr->type) {
+	case IPC_CH_JOINED:
+		channel_joined(hdr->tag, payload, hdr->len);
+		return true;
+	case IPC_CH_DELIVER:
+		channel_deliver(payload, hdr->len);
+		return true;
+	case IPC_CH_DROP:
+		channel_drop(payload, hdr->len);
+		return true;
+	}
+	return false;
+}
+
+void
+channel_finish(void)
+{
+	struct pending_join	*p;
+
+	while ((p = TAILQ_FIRST(&pending)) != NULL) {
+		TAILQ_REMOVE(&pending, p, entry);
+		free(p->channel);
+		free(p);
+	}
+	hmap_finish(&wchannels);
+}

@@ -184,6 +184,8 @@ struct conf_parse {
 	FILE		*f;
 	int		 line;
 	bool		 long_line;
+	int		 section_line;	/* of the last [section] header */
+	int		 bad_section_line; /* reported unknown section */
 	int		 set_line[N_DIRECTIVES];	/* non-listener keys */
 	int		*lset_line;	/* per listener, N_DIRECTIVES each */
 	char		*errors;
@@ -249,6 +251,13 @@ conf_reader(char *str, int num, void *stream)
 	}
 	str[n] = '\0';
 	p->line++;
+	/* inih does not say where a section starts: remember it here. */
+	for (c = 0; str[c] == ' ' || str[c] == '\t'; c++) {
+		;
+	}
+	if (str[c] == '[') {
+		p->section_line = p->line;
+	}
 	if (p->long_line) {
 		conf_error(p, p->line, "line longer than %d bytes", num - 2);
 	}
@@ -403,7 +412,7 @@ conf_listener(struct conf_parse *p, const char *name)
 	l = &c->listeners[c->n_listeners++];
 	memset(l, 0, sizeof *l);
 	l->name = xstrdup(name);
-	l->line = p->line;
+	l->line = p->section_line;
 	return l;
 }
 
@@ -455,13 +464,21 @@ conf_handler(void *user, const char *section, const char *name,
 	}
 	sec = conf_section(section, &arg);
 	if (sec == -1) {
-		conf_error(p, p->line, "unknown section [%s]", section);
+		/* Once per section, at its header, not at every key. */
+		if (p->bad_section_line != p->section_line) {
+			p->bad_section_line = p->section_line;
+			conf_error(p, p->section_line, "unknown section [%s]",
+			    section);
+		}
 		return 1;
 	}
 	if (sec == SEC_LISTENER) {
 		if (arg == NULL || *arg == '\0') {
-			conf_error(p, p->line, "[listener] needs a name, as "
-			    "in [listener main]");
+			if (p->bad_section_line != p->section_line) {
+				p->bad_section_line = p->section_line;
+				conf_error(p, p->section_line, "[listener] "
+				    "needs a name, as in [listener main]");
+			}
 			return 1;
 		}
 		if ((l = conf_listener(p, arg)) == NULL) {
@@ -472,8 +489,11 @@ conf_handler(void *user, const char *section, const char *name,
 		    N_DIRECTIVES;
 	} else {
 		if (arg != NULL) {
-			conf_error(p, p->line, "section [%s] takes no name",
-			    conf_section_names[sec]);
+			if (p->bad_section_line != p->section_line) {
+				p->bad_section_line = p->section_line;
+				conf_error(p, p->section_line, "section [%s] "
+				    "takes no name", conf_section_names[sec]);
+			}
 			return 1;
 		}
 		base = p->conf;

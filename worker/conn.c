@@ -568,12 +568,16 @@ conn_on_package(void *arg, int type, const uint8_t *body, size_t len)
 		if (c->state == CONN_WAIT_ACK) {
 			conn_set_state(c, CONN_WORKING);
 			c->last_hb_ms = now_ms();
-			conn_send(c, PKG_HEARTBEAT, NULL, 0, NULL, 0);
+			/* Clients heartbeat only in answer to this one. */
+			if (worker->conf->heartbeat > 0) {
+				conn_send(c, PKG_HEARTBEAT, NULL, 0, NULL, 0);
+			}
 			conn_rearm(c);
 		}
 		break;
 	case PKG_HEARTBEAT:
-		if (c->state == CONN_WORKING) {
+		/* Without a heartbeat setting, Pomelo ignores them. */
+		if (c->state == CONN_WORKING && worker->conf->heartbeat > 0) {
 			c->last_hb_ms = now_ms();
 			conn_send(c, PKG_HEARTBEAT, NULL, 0, NULL, 0);
 		}

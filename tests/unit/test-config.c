@@ -175,7 +175,8 @@ TEST(errors)
 {
 	EXPECT_ERROR(LISTENER "[server]\nwrkers = 2\n", 4,
 	    "unknown key \"wrkers\" in [server]");
-	EXPECT_ERROR(LISTENER "[foo]\nx = 1\n", 4, "unknown section [foo]");
+	EXPECT_ERROR(LISTENER "[foo]\nx = 1\ny = 2\n", 3,
+	    "unknown section [foo]");
 	EXPECT_ERROR("[server]\nworkers = abc\n" LISTENER, 2,
 	    "workers: \"abc\" is not a number or auto");
 	EXPECT_ERROR("[server]\nworkers = 0\n" LISTENER, 2,
@@ -207,12 +208,12 @@ TEST(errors)
 	    "expected [ipv6]:port");
 	EXPECT_ERROR("[listener main]\naddress = unix:rel.sock\n", 2,
 	    "unix socket path must be absolute");
-	EXPECT_ERROR("[listener main]\nbacklog = 5\n", 2,
+	EXPECT_ERROR("[listener main]\nbacklog = 5\n", 1,
 	    "[listener main] has no address");
-	EXPECT_ERROR("[listener]\naddress = 1.2.3.4:5\n", 2,
+	EXPECT_ERROR("[listener]\naddress = 1.2.3.4:5\n", 1,
 	    "[listener] needs a name");
 	EXPECT_ERROR("[server]\nworkers = 2\n", 0, "no [listener] section");
-	EXPECT_ERROR(LISTENER "[listener b]\naddress = 127.0.0.1:3010\n", 4,
+	EXPECT_ERROR(LISTENER "[listener b]\naddress = 127.0.0.1:3010\n", 3,
 	    "[listener b] has the address of [listener main]");
 	EXPECT_ERROR(LISTENER "[server]\nworkers = 2\nworkers = 3\n", 5,
 	    "workers is already set on line 4");
@@ -222,7 +223,7 @@ TEST(errors)
 	EXPECT_ERROR(LISTENER "just words\n", 3, "syntax error");
 	EXPECT_ERROR("[server]\nmetrics_listen = nope\n" LISTENER, 0,
 	    "metrics_listen: \"nope\": expected host:port");
-	EXPECT_ERROR("[app x]\nhello = on\n" LISTENER, 2,
+	EXPECT_ERROR("[app x]\nhello = on\n" LISTENER, 1,
 	    "section [app] takes no name");
 }
 

@@ -408,12 +408,12 @@ admin_reload_done(bool ok, const char *text)
 	}
 }
 
-static void
-admin_kick_done(struct gather *g, void *arg)
+/* Sums the counts the workers answered, one number per line. */
+static uint64_t
+gather_sum(struct gather *g)
 {
-	struct admin_client	*c = arg;
-	char			*line, *save, *s;
-	uint64_t		 n = 0, v;
+	char		*line, *save;
+	uint64_t	 n = 0, v;
 
 	for (line = strtok_r(g->text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -421,6 +421,28 @@ admin_kick_done(struct gather *g, void *arg)
 			n += v;
 		}
 	}
+	return n;
+}
+
+static void
+admin_broadcast_done(struct gather *g, void *arg)
+{
+	char		*s;
+	uint64_t	 n = gather_sum(g);
+
+	xasprintf(&s, "pushed to %ju session%s", (uintmax_t)n, n == 1 ? "" :
+	    "s");
+	admin_reply(arg, true, s);
+	free(s);
+}
+
+static void
+admin_kick_done(struct gather *g, void *arg)
+{
+	struct admin_client	*c = arg;
+	char			*s;
+	uint64_t		 n = gather_sum(g);
+
 	if (n == 0) {
 		admin_reply(c, false, "no such session");
 		return;
@@ -521,7 +543,7 @@ admin_broadcast(struct admin_client *c, char **argv, int argc)
 	memcpy(payload + rlen + 1, body, blen);
 	c->busy = true;
 	c->gather = gather_start(NULL, IPC_BROADCAST, payload,
-	    rlen + 1 + blen, admin_kick_done, c);
+	    rlen + 1 + blen, admin_broadcast_done, c);
 	free(payload);
 }
 

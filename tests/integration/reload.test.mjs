@@ -42,7 +42,7 @@ async function waitReloaded(reloads) {
 	}, { timeout: 10000, interval: 20, what: `reload number ${reloads} to finish` });
 }
 
-test(`${RELOADS} HUP reloads under a connect loop: zero refused or reset connections`, async () => {
+test(`${RELOADS} HUP reloads under a connect loop: zero refused or reset connections`, async (t) => {
 	assert.ok(d, 'the daemon did not start');
 	let stop = false;
 	let ok = 0;
@@ -77,6 +77,7 @@ test(`${RELOADS} HUP reloads under a connect loop: zero refused or reset connect
 		await Promise.all(loops);
 	}
 	const total = ok + failures.length;
+	t.diagnostic(`${RELOADS} reloads: ${failures.length} of ${total} connections failed`);
 	assert.deepEqual(failures, [], `${failures.length} of ${total} connections failed`);
 	assert.ok(ok >= 100, `only ${ok} connections completed during the reloads`);
 	const info = await d.adminJson('show info');

@@ -92,11 +92,13 @@ async function killAndWaitRespawn(slot) {
 
 for (const slot of [0, 1]) {
 	test(`kill -9 of the worker in slot ${slot}: respawned in the same slot, ready within 1 s; ` +
-		'the other slot\'s sessions untouched', async () => {
+		'the other slot\'s sessions untouched', async (t) => {
 		assert.ok(d, 'the daemon did not start');
 		const bySlot = await sessionsOnBothSlots();
 		const other = 1 - slot;
 		const { before, fresh, ms } = await killAndWaitRespawn(slot);
+		t.diagnostic(`slot ${slot}: pid ${before.pid} killed, pid ${fresh.pid} ready after ` +
+			`${ms.toFixed(1)} ms`);
 		assert.ok(ms <= 1000, `slot ${slot} ready again after ${ms.toFixed(0)} ms`);
 		assert.notEqual(fresh.pid, before.pid);
 		assert.equal(fresh.slot, slot);

@@ -98,7 +98,8 @@ test('kick session ID REASON arrives as onKick with the reason, then the socket 
 		const closed = c.waitEvent('close', 3000);
 		assert.match(await d.admin(`kick session ${s.id} maintenance`), KICKED_ONE);
 		assert.deepEqual(await kicked, { reason: 'maintenance' });
-		await closed;
+		const ev = await closed;
+		assert.equal(ev.code, 1000, 'the WebSocket did not end with a close frame 1000');
 	});
 
 test('WebSocket and raw TCP clients on one port at once; clients are independent', async () => {

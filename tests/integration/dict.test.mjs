@@ -14,7 +14,7 @@ import path from 'node:path';
 import { startDaemon, makeTempDir } from './lib/daemon.mjs';
 import { PomeloRawClient, PKG, ENTRY_ROUTE, ENTRY_OK, DEFAULT_HANDSHAKE } from './lib/pomelo-raw.mjs';
 
-const ROUTES = ['chat.chatHandler.send', 'onChat', 'area.playerHandler.move'];
+const ROUTES = ['area.playerHandler.move', 'onMove', 'shop.buyHandler.buy'];
 const daemons = [];
 const clients = [];
 let dir;

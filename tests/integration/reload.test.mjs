@@ -69,7 +69,7 @@ test(`${RELOADS} HUP reloads under a connect loop: zero refused or reset connect
 		for (let i = 1; i <= RELOADS; i++) {
 			d.signal('SIGHUP');
 			await waitReloaded(start.reloads + i);
-			await sleep(30);
+			await sleep(50);
 		}
 		await sleep(200);
 	} finally {

@@ -2,8 +2,8 @@
 // Copyright (c) 2026 The shaddock authors
 //
 // Stopping: TERM drains (sessions kept until shutdown_timeout, then kicked with reason
-// "reload") and exits 0; without sessions TERM exits at once; INT is TERM; QUIT kicks everyone
-// at once and exits 0. No worker outlives the master.
+// "shutdown", where a reload's drain says "reload") and exits 0; without sessions TERM exits at
+// once; INT is TERM; QUIT kicks everyone at once and exits 0. No worker outlives the master.
 
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ async function workersGone(daemon, pids) {
 		{ timeout: 3000, what: 'the workers to exit' });
 }
 
-test('TERM with a session: served until shutdown_timeout, kicked with "reload", exit 0',
+test('TERM with a session: served until shutdown_timeout, kicked with "shutdown", exit 0',
 	async () => {
 		d = await startDaemon({
 			workers: 1,
@@ -46,7 +46,7 @@ test('TERM with a session: served until shutdown_timeout, kicked with "reload", 
 		assert.deepEqual((await c.request(ENTRY_ROUTE, {})).body, ENTRY_OK);
 		const kick = await c.nextOfType(PKG.KICK, 5000);
 		const kickedAfter = kick.time - t0;
-		assert.deepEqual(kick.json, { reason: 'reload' });
+		assert.deepEqual(kick.json, { reason: 'shutdown' });
 		assert.ok(kickedAfter >= 1200 && kickedAfter <= 3500,
 			`kicked ${kickedAfter.toFixed(0)} ms after TERM (shutdown_timeout 1.5 s)`);
 		await c.waitClose(2000);

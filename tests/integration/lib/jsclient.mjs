@@ -39,7 +39,6 @@ const PARAMS = ['exports', 'require', 'module', 'window', 'WebSocket', 'console'
 	'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'];
 
 const COMPILED = Object.fromEntries(Object.entries(SOURCES).map(([name, src]) =>
-	// eslint-disable-next-line no-new-func
 	[name, new Function(...PARAMS, `${src}\n//# sourceURL=jsclient-${name}.js`)]));
 
 class MemoryStorage {

@@ -28,8 +28,8 @@ enum ipc_type {
 	IPC_LISTENER = 0x100,	/* struct ipc_listener + one fd */
 	IPC_START = 0x101,	/* every listener sent: accept */
 	IPC_DRAIN = 0x102,	/* struct ipc_drain */
-	IPC_STOP = 0x103,	/* kick everyone now and exit */
-	IPC_REOPEN_LOGS = 0x104,
+	IPC_STOP = 0x103,	/* kick reason: kick everyone now, exit */
+	IPC_REOPEN_LOGS = 0x104, /* the reopened log file's fd */
 	IPC_KICK = 0x110,	/* struct ipc_kick + uid bytes; tagged */
 	IPC_SESSIONS = 0x111,	/* tagged; answered with IPC_REPLY* */
 	IPC_BROADCAST = 0x112,	/* route NUL JSON; tagged */

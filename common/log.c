@@ -111,6 +111,22 @@ log_reopen(void)
 	return 0;
 }
 
+/*
+ * Writes from now on to <fd> (a copy of the master's reopened log file);
+ * <fd> stays the caller's. Returns 0 or -errno.
+ */
+int
+log_adopt(int fd)
+{
+	if (log_out == STDERR_FILENO || log_out == fd) {
+		return 0;
+	}
+	if (dup2(fd, log_out) == -1) {
+		return -errno;
+	}
+	return 0;
+}
+
 void
 log_set_role(char role)
 {

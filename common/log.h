@@ -23,6 +23,7 @@ extern enum log_level log_level;
 
 void	 log_open(char role, enum log_level level, const char *path);
 int	 log_reopen(void);
+int	 log_adopt(int fd);
 void	 log_set_role(char role);
 void	 log_set_level(enum log_level level);
 int	 log_fd(void);

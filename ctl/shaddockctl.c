@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,11 +123,13 @@ main(int argc, char **argv)
 	struct pollfd	 pfd;
 	char		*path, *cmd = NULL, *answer = NULL;
 	size_t		 len = 0, cmdlen = 0, alen;
-	ssize_t		 n;
+	ssize_t		 n = 0;
 	int		 ch, fd, i, r;
 	bool		 error;
 
 	log_open('C', LOG_LEVEL_WARN, NULL);
+	/* A refused peer is answered and closed: read that answer. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "s:c:h")) != -1) {
 		switch (ch) {
 		case 's':
@@ -145,8 +148,9 @@ main(int argc, char **argv)
 		usage();
 	}
 	/* "status" is the friendly name of "show info". */
-	if (argc == 1 && strcmp(argv[0], "status") == 0) {
-		cmd = xstrdup("show info");
+	if (strcmp(argv[0], "status") == 0 && (argc == 1 || (argc == 2 &&
+	    strcmp(argv[1], "json") == 0))) {
+		cmd = xstrdup(argc == 2 ? "show info json" : "show info");
 		cmdlen = strlen(cmd);
 	}
 	for (i = 0; cmd == NULL && i < argc; i++) {
@@ -176,10 +180,8 @@ main(int argc, char **argv)
 	if (fd == -1) {
 		return 2;
 	}
-	if (write_all(fd, cmd, cmdlen) == -1) {
-		fprintf(stderr, "shaddockctl: write: %s\n", strerror(errno));
-		return 2;
-	}
+	/* On failure the server may have answered already (refusal). */
+	write_all(fd, cmd, cmdlen);
 	free(cmd);
 
 	/* Read until the empty line that ends the answer, or EOF. */
@@ -214,7 +216,8 @@ main(int argc, char **argv)
 	close(fd);
 	if (alen == 0) {
 		fprintf(stderr, "shaddockctl: the server closed the connection "
-		    "without an answer\n");
+		    "without an answer (%s)\n", n == -1 ? strerror(errno) :
+		    "end of file");
 		return 2;
 	}
 	/* Drop the terminating empty line. */

@@ -37,7 +37,7 @@
 #include "master/master.h"
 
 #define ADMIN_MAX_LINE		8192
-#define ADMIN_MAX_WORDS		8
+#define ADMIN_MAX_WORDS		16	/* more are read raw */
 #define GATHER_TIMEOUT_MS	3000
 
 struct admin_client {
@@ -49,6 +49,7 @@ struct admin_client {
 	bool			 busy;		/* waiting for workers */
 	bool			 closing;	/* close once written */
 	bool			 gone;		/* the peer left while busy */
+	const char		*raw;		/* the command line, while run */
 	struct gather		*gather;
 };
 
@@ -70,6 +71,7 @@ static void	admin_kick(struct admin_client *, char **, int);
 static void	admin_broadcast(struct admin_client *, char **, int);
 static void	admin_client_free(struct admin_client *);
 static void	admin_next(struct admin_client *);
+static void	admin_event_cb(struct bufferevent *, short, void *);
 
 static const struct admin_cmd admin_cmds[] = {
 	{ "help", admin_help, "help", "list the commands" },
@@ -116,6 +118,13 @@ admin_reply(struct admin_client *c, bool ok, const char *text)
 		evbuffer_add_printf(out, "%s\n\n", s);
 		free(s);
 		json_decref(j);
+	} else if (ok && c->json && text[0] != '{') {
+		/* A command whose answer is a sentence: {"result": ...}. */
+		j = json_pack("{s:s}", "result", text);
+		s = json_dumps(j, JSON_COMPACT);
+		evbuffer_add_printf(out, "%s\n\n", s);
+		free(s);
+		json_decref(j);
 	} else {
 		evbuffer_add_printf(out, "%s%s%s\n", ok ? "" : "error: ",
 		    text, len > 0 && text[len - 1] == '\n' ? "" : "\n");
@@ -130,7 +139,7 @@ admin_reply_json(struct admin_client *c, json_t *j)
 {
 	char	*s;
 
-	s = json_dumps(j, JSON_COMPACT);
+	s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(j);
 	admin_reply(c, true, s);
 	free(s);
@@ -453,21 +462,35 @@ admin_kick_done(struct gather *g, void *arg)
 	free(s);
 }
 
-/* Joins argv[from..] with spaces into <buf>. */
+/*
+ * The command line after its first <words> words, as typed (spaces kept),
+ * without a final "json"; a pointer into <buf>.
+ */
 static const char *
-admin_rest(char **argv, int argc, int from, char *buf, size_t size)
+admin_rest(const struct admin_client *c, int words, char *buf, size_t size)
 {
-	size_t	 off = 0;
-	int	 i, n;
+	const char	*p = c->raw;
+	size_t		 len;
+	int		 i;
 
-	buf[0] = '\0';
-	for (i = from; i < argc; i++) {
-		n = snprintf(buf + off, size - off, "%s%s", i > from ? " " :
-		    "", argv[i]);
-		if (n < 0 || (size_t)n >= size - off) {
-			break;
+	for (i = 0; i < words; i++) {
+		p += strspn(p, " \t");
+		p += strcspn(p, " \t");
+	}
+	p += strspn(p, " \t");
+	snprintf(buf, size, "%s", p);
+	len = strlen(buf);
+	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
+	    buf[len - 1] == '\r')) {
+		buf[--len] = '\0';
+	}
+	if (c->json && len >= 4 && strcmp(buf + len - 4, "json") == 0 &&
+	    (len == 4 || buf[len - 5] == ' ' || buf[len - 5] == '\t')) {
+		buf[len - 4] = '\0';
+		len -= 4;
+		while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t')) {
+			buf[--len] = '\0';
 		}
-		off += (size_t)n;
 	}
 	return buf;
 }
@@ -479,7 +502,7 @@ admin_kick(struct admin_client *c, char **argv, int argc)
 	struct worker	*w = NULL;
 	uint64_t	 id = 0;
 	size_t		 uidlen = 0;
-	char		 reason[sizeof k->reason];
+	char		 reason[ADMIN_MAX_LINE];
 
 	if (argc < 3 || (strcmp(argv[1], "session") != 0 &&
 	    strcmp(argv[1], "uid") != 0)) {
@@ -487,7 +510,11 @@ admin_kick(struct admin_client *c, char **argv, int argc)
 		    "kick uid UID [REASON]");
 		return;
 	}
-	admin_rest(argv, argc, 3, reason, sizeof reason);
+	admin_rest(c, 3, reason, sizeof reason);
+	if (strlen(reason) >= sizeof k->reason) {
+		admin_reply(c, false, "the reason is longer than 127 bytes");
+		return;
+	}
 	if (strcmp(argv[1], "session") == 0) {
 		if (parse_uint(argv[2], &id) != 0 || id == 0) {
 			admin_reply(c, false, "a session id is a number");
@@ -523,7 +550,7 @@ admin_broadcast(struct admin_client *c, char **argv, int argc)
 		admin_reply(c, false, "usage: broadcast ROUTE JSON");
 		return;
 	}
-	admin_rest(argv, argc, 2, body, sizeof body);
+	admin_rest(c, 2, body, sizeof body);
 	j = json_loads(body, JSON_DECODE_ANY, &jerr);
 	if (j == NULL) {
 		xasprintf(&s, "bad JSON: %s", jerr.text);
@@ -551,21 +578,28 @@ static void
 admin_dispatch(struct admin_client *c, char *line)
 {
 	const struct admin_cmd	*cmd;
-	char			*argv[ADMIN_MAX_WORDS + 64], *p, *save;
+	char			*argv[ADMIN_MAX_WORDS], *p, *save, *raw;
 	int			 argc = 0;
 	size_t			 i, len;
 
+	/* The words a command needs; what follows is read raw. */
+	raw = xstrdup(line);
 	for (p = strtok_r(line, " \t\r", &save); p != NULL &&
 	    argc < (int)nitems(argv); p = strtok_r(NULL, " \t\r", &save)) {
 		argv[argc++] = p;
+	}
+	if (p != NULL) {
+		/* More words than kept: the last one kept is not the last. */
+		argv[argc - 1] = p;
 	}
 	c->json = argc > 1 && strcmp(argv[argc - 1], "json") == 0;
 	if (c->json) {
 		argc--;
 	}
+	c->raw = raw;
 	if (argc == 0) {
 		admin_reply(c, false, "empty command; try help");
-		return;
+		goto out;
 	}
 	for (i = 0; i < nitems(admin_cmds); i++) {
 		cmd = &admin_cmds[i];
@@ -580,9 +614,12 @@ admin_dispatch(struct admin_client *c, char *line)
 		}
 		log_debug("admin (uid %u): %s", (unsigned)c->uid, cmd->name);
 		cmd->fn(c, argv, argc);
-		return;
+		goto out;
 	}
 	admin_reply(c, false, "unknown command; try help");
+out:
+	c->raw = NULL;
+	free(raw);
 }
 
 /* Runs the next complete command line, unless one is still running. */
@@ -614,14 +651,31 @@ admin_read_cb(struct bufferevent *bev, void *arg)
 	admin_next(arg);
 }
 
+/* Drops what a closing client still sends, until its EOF. */
+static void
+admin_discard_cb(struct bufferevent *bev, void *arg)
+{
+	evbuffer_drain(bufferevent_get_input(bev), (size_t)-1);
+}
+
 static void
 admin_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct admin_client	*c = arg;
+	struct timeval		 tv = { 2, 0 };
 
-	if (c->closing) {
-		admin_client_free(c);
+	if (!c->closing) {
+		return;
 	}
+	/*
+	 * Closing with unread input would reset the connection and could
+	 * destroy the answer in flight: send FIN, read to EOF, then free.
+	 */
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	bufferevent_setcb(bev, admin_discard_cb, NULL, admin_event_cb, c);
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_enable(bev, EV_READ);
+	c->busy = false;
 }
 
 static void
@@ -629,7 +683,7 @@ admin_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct admin_client	*c = arg;
 
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (c->busy) {
 			/* Freed when the answer it waits for comes. */
 			c->gone = true;
@@ -787,6 +841,26 @@ admin_open(void)
 	    admin_accept_cb, NULL);
 	event_add(master->admin_ev, NULL);
 	return 0;
+}
+
+/* Gives the admin socket file to <group> (empty: the master's group). */
+void
+admin_set_group(const char *group)
+{
+	struct group	*gr;
+	gid_t		 gid = getegid();
+
+	if (*group != '\0') {
+		if ((gr = getgrnam(group)) == NULL) {
+			log_error("admin_group %s: no such group", group);
+			return;
+		}
+		gid = gr->gr_gid;
+	}
+	if (chown(master->conf->admin_socket, (uid_t)-1, gid) == -1) {
+		log_warn("admin socket %s: chown to group %s: %s",
+		    master->conf->admin_socket, group, strerror(errno));
+	}
 }
 
 void

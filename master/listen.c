@@ -72,6 +72,11 @@ listen_bind_one(const struct listener *l, bool reuseport, char *err,
 		close(fd);
 		return -1;
 	}
+	/* Clients of any user may connect, as to a TCP port. */
+	if (l->addr.ss.ss_family == AF_UNIX) {
+		sun = (const struct sockaddr_un *)&l->addr.ss;
+		chmod(sun->sun_path, 0666);
+	}
 	return fd;
 }
 

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,22 @@ main_check_files(const struct conf *conf, char **ret_errors)
 	char		 err[512];
 
 	*ret_errors = NULL;
+	if (*conf->user != '\0' && getpwnam(conf->user) == NULL) {
+		xasprintf(ret_errors, "%s: user: no user named \"%s\"\n",
+		    conf->path, conf->user);
+		return -EINVAL;
+	}
+	if (*conf->group != '\0' && getgrnam(conf->group) == NULL) {
+		xasprintf(ret_errors, "%s: group: no group named \"%s\"\n",
+		    conf->path, conf->group);
+		return -EINVAL;
+	}
+	if (*conf->admin_group != '\0' && getgrnam(conf->admin_group) ==
+	    NULL) {
+		xasprintf(ret_errors, "%s: admin_group: no group named "
+		    "\"%s\"\n", conf->path, conf->admin_group);
+		return -EINVAL;
+	}
 	if (!conf->use_dict || *conf->dictionary == '\0') {
 		return 0;
 	}

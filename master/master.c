@@ -90,6 +90,19 @@ master_reload_failed(const char *why, bool logged)
 	free(text);
 }
 
+/* A setting a reload cannot change: keep the running value, and say so. */
+static void
+master_keep(char **value, const char *running, const char *name)
+{
+	if (strcmp(*value, running) == 0) {
+		return;
+	}
+	log_warn("reload: changing %s needs a restart; keeping %s", name,
+	    running);
+	free(*value);
+	*value = xstrdup(running);
+}
+
 /*
  * Reloads the configuration. A bad file or a listener that cannot be
  * bound leaves everything as it was. Admin clients waiting for the
@@ -143,11 +156,13 @@ master_reload(void)
 	}
 	master->listeners = ls;
 	master->n_listeners = n;
-	if (strcmp(conf->admin_socket, master->conf->admin_socket) != 0) {
-		log_warn("reload: admin_socket changes need a restart; "
-		    "keeping %s", master->conf->admin_socket);
-		free(conf->admin_socket);
-		conf->admin_socket = xstrdup(master->conf->admin_socket);
+	master_keep(&conf->admin_socket, master->conf->admin_socket,
+	    "admin_socket");
+	master_keep(&conf->runtime_dir, master->conf->runtime_dir,
+	    "runtime_dir");
+	master_keep(&conf->pid_file, master->conf->pid_file, "pid_file");
+	if (strcmp(conf->admin_group, master->conf->admin_group) != 0) {
+		admin_set_group(conf->admin_group);
 	}
 	old = master->conf;
 	master->conf = conf;
@@ -196,7 +211,7 @@ master_stop(bool fast)
 	}
 	TAILQ_FOREACH_SAFE(w, &master->workers, entry, tw) {
 		if (fast) {
-			spawn_stop(w);
+			spawn_stop(w, "shutdown");
 		} else {
 			spawn_drain(w, master->conf->shutdown_timeout,
 			    "shutdown");
@@ -236,12 +251,13 @@ master_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGUSR1:
 		if ((r = log_reopen()) != 0) {
 			log_error("reopening the log file: %s", strerror(-r));
-		} else {
-			log_info("SIGUSR1: log file reopened");
+			break;
 		}
+		log_info("SIGUSR1: log file reopened");
+		/* Workers may have dropped the rights to open it: pass it. */
 		TAILQ_FOREACH(w, &master->workers, entry) {
 			ipc_chan_send(w->chan, IPC_REOPEN_LOGS, 0, NULL, 0,
-			    -1);
+			    log_fd());
 		}
 		break;
 	case SIGCHLD:
@@ -254,6 +270,15 @@ static void
 master_tick(evutil_socket_t fd, short what, void *arg)
 {
 	spawn_supervise();
+}
+
+/* Twice per WATCHDOG_USEC: pets systemd's watchdog while all is well. */
+static void
+master_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	if (spawn_healthy()) {
+		sdnotify("WATCHDOG=1");
+	}
 }
 
 /*
@@ -280,6 +305,16 @@ master_run(void)
 	    NULL);
 	evtimer_add(master->tick, &one);
 	master->watchdog_usec = sdnotify_watchdog_usec();
+	if (master->watchdog_usec != 0) {
+		struct timeval	 half;
+
+		half.tv_sec = (time_t)(master->watchdog_usec / 2 / 1000000);
+		half.tv_usec = (suseconds_t)(master->watchdog_usec / 2 %
+		    1000000);
+		master->watchdog = event_new(master->base, -1, EV_PERSIST,
+		    master_watchdog, NULL);
+		evtimer_add(master->watchdog, &half);
+	}
 
 	master->generation = 1;
 	spawn_resize_slots(master->conf->workers);
@@ -292,5 +327,8 @@ master_run(void)
 		event_free(master->sig_ev[i]);
 	}
 	event_free(master->tick);
+	if (master->watchdog != NULL) {
+		event_free(master->watchdog);
+	}
 	return master->exit_code;
 }

@@ -109,6 +109,7 @@ struct master {
 	struct admin_client	*reload_waiters[16];
 	int			 n_reload_waiters;
 
+	bool			 announced;	/* READY=1 sent once at start */
 	bool			 stopping;
 	bool			 fast_stop;
 	int			 exit_code;
@@ -125,7 +126,7 @@ struct master {
 	struct event		*sig_ev[8];
 	struct event		*tick;		/* 1 s supervision timer */
 	uint64_t		 watchdog_usec;
-	uint64_t		 watchdog_last_us;
+	struct event		*watchdog;
 };
 
 extern struct master	*master;
@@ -156,9 +157,10 @@ void		 listen_adopt_systemd(void);
 int		 spawn_worker(int slot);
 void		 spawn_reap(void);
 void		 spawn_supervise(void);
+bool		 spawn_healthy(void);
 void		 spawn_drain(struct worker *w, uint64_t timeout_ms,
 		     const char *reason);
-void		 spawn_stop(struct worker *w);
+void		 spawn_stop(struct worker *w, const char *reason);
 void		 spawn_broadcast(uint16_t type, const void *payload,
 		     size_t len);
 struct worker	*spawn_find_serial(uint32_t serial);
@@ -170,6 +172,7 @@ void		 spawn_worker_message(struct worker *w,
 /* admin.c */
 int		 admin_open(void);
 void		 admin_close(void);
+void		 admin_set_group(const char *group);
 void		 admin_reply(struct admin_client *c, bool ok, const char *text);
 void		 admin_reload_done(bool ok, const char *text);
 struct gather	*gather_start(struct worker *only, uint16_t type,

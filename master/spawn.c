@@ -312,13 +312,14 @@ spawn_drain(struct worker *w, uint64_t timeout_ms, const char *reason)
 	    w->slot, (int)w->pid, w->generation, (uintmax_t)timeout_ms);
 }
 
+/* Tells <w> to kick everyone now, with <reason>, and exit. */
 void
-spawn_stop(struct worker *w)
+spawn_stop(struct worker *w, const char *reason)
 {
 	if (w->state == WORKER_EXITING) {
 		return;
 	}
-	ipc_chan_send(w->chan, IPC_STOP, 0, NULL, 0, -1);
+	ipc_chan_send(w->chan, IPC_STOP, 0, reason, strlen(reason), -1);
 	w->state = WORKER_EXITING;
 	w->deadline_ms = now_ms() + SPAWN_KILL_GRACE_MS;
 	if ((size_t)w->slot < master->n_slots &&
@@ -428,7 +429,7 @@ spawn_cap_draining(void)
 		TAILQ_FOREACH(w, &master->workers, entry) {
 			if (w->state == WORKER_DRAINING &&
 			    w->generation == oldest) {
-				spawn_stop(w);
+				spawn_stop(w, "reload");
 			}
 		}
 	}
@@ -466,8 +467,8 @@ spawn_generation_done(void)
 		}
 	}
 	spawn_cap_draining();
-	if (master->generation == 1 && master->reloads == 0 &&
-	    !master->reloading) {
+	if (!master->announced) {
+		master->announced = true;
 		master_status("ready: %zu workers", master->n_slots);
 		log_info("ready: %zu workers serving", master->n_slots);
 		return;
@@ -557,14 +558,29 @@ spawn_chan_close(struct ipc_chan *chan, void *arg)
 	    (int)w->pid);
 }
 
-/* Once a second: heartbeats, kill deadlines, the systemd watchdog. */
+/* True while every slot has a ready worker (the watchdog's test). */
+bool
+spawn_healthy(void)
+{
+	struct worker	*w;
+	size_t		 i;
+
+	for (i = 0; i < master->n_slots; i++) {
+		w = master->slots[i].current;
+		if (w == NULL || w->state != WORKER_READY) {
+			return false;
+		}
+	}
+	return !master->stopping;
+}
+
+/* Once a second: heartbeats, kill deadlines, a reload's deadline. */
 void
 spawn_supervise(void)
 {
 	struct worker	*w;
 	uint64_t	 now = now_ms(), limit;
-	bool		 healthy = true;
-	size_t		 i;
+	char		 text[128];
 
 	limit = master->conf->worker_heartbeat_timeout;
 	TAILQ_FOREACH(w, &master->workers, entry) {
@@ -583,22 +599,13 @@ spawn_supervise(void)
 			w->deadline_ms = 0;
 		}
 	}
-	for (i = 0; i < master->n_slots; i++) {
-		w = master->slots[i].current;
-		if (w == NULL || w->state != WORKER_READY) {
-			healthy = false;
-		}
-	}
-	if (master->watchdog_usec != 0 && healthy && !master->stopping &&
-	    now_us() - master->watchdog_last_us >= master->watchdog_usec / 2) {
-		sdnotify("WATCHDOG=1");
-		master->watchdog_last_us = now_us();
-	}
 	if (master->reloading && now > master->reload_deadline_ms) {
 		master->reloading = false;
 		log_error("reload: the new workers were not ready in time");
-		admin_reload_done(false, "reload failed: the new workers of "
-		    "generation were not ready in time (see the log)");
+		snprintf(text, sizeof text, "reload failed: the workers of "
+		    "generation %u were not ready in time (see the log)",
+		    master->generation);
+		admin_reload_done(false, text);
 		sdnotify("READY=1\nSTATUS=reload incomplete: new workers not "
 		    "ready in time");
 	}

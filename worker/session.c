@@ -133,7 +133,7 @@ session_list(struct ipc_chan *chan, uint64_t tag)
 		    "age", (double)(now - c->created_ms) / 1000.0,
 		    "bytes_in", (json_int_t)c->bytes_in,
 		    "bytes_out", (json_int_t)c->bytes_out);
-		line = json_dumps(j, JSON_COMPACT);
+		line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
 		json_decref(j);
 		n = strlen(line);
 		if (len + n + 1 > sizeof buf && len > 0) {

@@ -347,6 +347,7 @@ worker_chan_msg(struct ipc_chan *chan, const struct ipc_hdr *hdr,
     const void *payload, int fd, void *arg)
 {
 	const struct ipc_drain	*d = payload;
+	char			 reason[sizeof d->reason];
 	int			 r;
 
 	switch (hdr->type) {
@@ -362,11 +363,14 @@ worker_chan_msg(struct ipc_chan *chan, const struct ipc_hdr *hdr,
 		}
 		break;
 	case IPC_STOP:
-		worker_stop("shutdown");
+		snprintf(reason, sizeof reason, "%.*s", (int)hdr->len,
+		    (const char *)payload);
+		worker_stop(*reason != '\0' ? reason : "shutdown");
 		break;
 	case IPC_REOPEN_LOGS:
-		if ((r = log_reopen()) != 0) {
-			log_error("reopening the log file: %s", strerror(-r));
+		if (fd != -1 && (r = log_adopt(fd)) != 0) {
+			log_error("taking the reopened log file: %s",
+			    strerror(-r));
 		}
 		break;
 	case IPC_KICK:

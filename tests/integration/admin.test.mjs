@@ -204,3 +204,30 @@ test('a member of admin_group may use the admin socket',
 		const r2 = await asNobody(h.sock, 'show info json\n');
 		assert.match(r2.data, /^error: permission denied\n/, JSON.stringify(r2));
 	});
+
+test('shaddockctl refused: prints the refusal and exits 1 (no SIGPIPE)',
+	{ skip: isRoot() ? false : 'needs root (to run shaddockctl as nobody)' }, async () => {
+		assert.ok(d, 'the daemon did not start');
+		openUp(d);
+		for (let i = 0; i < 5; i++) {
+			const r = await run('setpriv', ['--reuid=nobody', '--regid=nogroup',
+				'--clear-groups', SHADDOCKCTL, '-s', d.sock, 'show', 'info'],
+			{ timeout: 10000 });
+			assert.equal(r.signal, null, `killed by ${r.signal}`);
+			assert.equal(r.code, 1, JSON.stringify(r));
+			assert.match(r.stderr, /^error: permission denied/);
+		}
+	});
+
+test('sentences answer as {"result": ...} in JSON; arguments keep their spacing', async () => {
+	assert.ok(d, 'the daemon did not start');
+	const reload = JSON.parse(await rawExchange(d.sock, 'reload json\n'));
+	assert.match(reload.result, /^reload: ok, generation \d+$/);
+	const b = JSON.parse(await rawExchange(d.sock, 'broadcast onNews {"a": "b  c"} json\n'));
+	assert.match(b.result, /^pushed to \d+ sessions?$/);
+	const long = 'x'.repeat(128);
+	const k = await rawExchange(d.sock, `kick uid someone ${long}\n`);
+	assert.equal(k, 'error: the reason is longer than 127 bytes\n\n');
+	const st = JSON.parse((await run(SHADDOCKCTL, ['-s', d.sock, 'status', 'json'])).stdout);
+	assert.equal(st.pid, d.pid);
+});

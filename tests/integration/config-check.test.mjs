@@ -229,3 +229,14 @@ test('an unknown option is a usage error (exit 2)', async () => {
 	const r = await run(SHADDOCKD, ['-Z']);
 	assert.equal(r.code, 2, `stdout: ${r.stdout} stderr: ${r.stderr}`);
 });
+
+test('-t: a user or group that does not exist is an error', async () => {
+	for (const [key, value] of [['user', 'no-such-user-x'], ['group', 'no-such-group-x'],
+		['admin_group', 'no-such-group-y']]) {
+		const r = await checkConfig(`[server]\n${key} = ${value}\n\n` +
+			'[listener main]\naddress = 127.0.0.1:3010\n');
+		assert.equal(r.code, 1, `${key}: ${JSON.stringify(r)}`);
+		assert.ok(r.stderr.includes(`${key}: no `) && r.stderr.includes(`"${value}"`),
+			r.stderr);
+	}
+});

@@ -26,24 +26,6 @@
 
 #include "common/util.h"
 
-int
-parse_uint(const char *s, uint64_t *ret)
-{
-	char			*end;
-	unsigned long long	 v;
-
-	if (s == NULL || !isdigit((unsigned char)*s)) {
-		return -EINVAL;
-	}
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0') {
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
-}
-
 /* Splits "<digits><suffix>" and returns the number; -EINVAL if no digits. */
 static int
 parse_number_suffix(const char *s, uint64_t *ret, const char **ret_suffix)
@@ -61,6 +43,19 @@ parse_number_suffix(const char *s, uint64_t *ret, const char **ret_suffix)
 	}
 	*ret = v;
 	*ret_suffix = end;
+	return 0;
+}
+
+int
+parse_uint(const char *s, uint64_t *ret)
+{
+	const char	*suffix;
+	uint64_t	 v;
+
+	if (parse_number_suffix(s, &v, &suffix) != 0 || *suffix != '\0') {
+		return -EINVAL;
+	}
+	*ret = v;
 	return 0;
 }
 

@@ -30,7 +30,7 @@ fail() {
 }
 
 # Starts the responder on the first free port; sets port and rs_pid.
-for try in 1 2 3 4 5 6 7 8 9 10; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
 	port=$((20000 + (RANDOM % 12000)))
 	"$rs" -P "$port" -T 120 >"$tmp/rs.out" 2>"$tmp/rs.err" &
 	rs_pid=$!

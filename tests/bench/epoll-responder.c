@@ -350,13 +350,12 @@ rs_input(struct rs_thread *t, struct rs_conn *c, uint8_t *p, size_t len)
 }
 
 static void
-rs_close(struct rs_thread *t, struct rs_conn *c)
+rs_close(struct rs_conn *c)
 {
 	close(c->fd);
 	free(c->in);
 	free(c->out);
 	free(c);
-	(void)t;
 }
 
 static void
@@ -463,7 +462,7 @@ rs_readable(struct rs_thread *t, struct rs_conn *c)
 		return;
 	}
 	if (n <= 0) {
-		rs_close(t, c);
+		rs_close(c);
 		return;
 	}
 	data = buf == t->in ? t->in : c->in;
@@ -471,7 +470,7 @@ rs_readable(struct rs_thread *t, struct rs_conn *c)
 	used = rs_input(t, c, data, len);
 	if (used < 0 || rs_send(t, c) < 0) {
 		t->out_len = 0;
-		rs_close(t, c);
+		rs_close(c);
 		return;
 	}
 	rest = len - (size_t)used;
@@ -510,7 +509,7 @@ rs_accept(struct rs_thread *t)
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
 		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
-			rs_close(t, c);
+			rs_close(c);
 			continue;
 		}
 		t->accepted++;
@@ -533,7 +532,7 @@ rs_main(void *arg)
 				continue;
 			}
 			if ((ev[i].events & EPOLLOUT) && rs_flush(t, c) < 0) {
-				rs_close(t, c);
+				rs_close(c);
 				continue;
 			}
 			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {

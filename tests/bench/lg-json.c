@@ -19,6 +19,13 @@
 
 #define LG_JSON_DEPTH	64
 
+/*
+ * Called by lg_json_members() for each member: the key (quotes stripped)
+ * and the value's first byte. Returns the byte after the value, or NULL.
+ */
+typedef const char *(*lg_json_member_cb)(void *arg, const char *key,
+    size_t key_len, const char *value, const char *end);
+
 static const char	*lg_json_value(const char *p, const char *end, int depth);
 
 static const char *
@@ -202,14 +209,9 @@ lg_json_valid(const char *s, size_t len)
 }
 
 /*
- * Walks the members of the object at <p> (spaces before it allowed).
- * For each member calls <fn> with the key (quotes stripped) and the
- * value's first byte; <fn> returns the byte after the value or NULL.
- * Returns the byte after the object, or NULL.
+ * Walks the members of the object at <p> (spaces before it allowed),
+ * calling <fn> for each. Returns the byte after the object, or NULL.
  */
-typedef const char *(*lg_json_member_cb)(void *arg, const char *key,
-    size_t key_len, const char *value, const char *end);
-
 static const char *
 lg_json_members(const char *p, const char *end, lg_json_member_cb fn,
     void *arg)

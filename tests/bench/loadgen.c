@@ -682,6 +682,11 @@ lg_run(const struct lg_opts *o)
 		fprintf(stderr, "loadgen: push is not supported yet by this "
 		    "server: %d joins to %s were refused (code %ld); it needs "
 		    "channels\n", refused, o->join_route, code);
+		lg_print_head(o);
+		printf(" supported=0 join_refused=%d join_code=%ld pushes=0",
+		    refused, code);
+		lg_print_errors(&r->stats, r->lost);
+		printf("\n");
 		free(r);
 		return LG_EXIT_SETUP;
 	}
@@ -915,9 +920,16 @@ lg_idle(struct lg_opts *o)
 				close(rfd[i]);
 				close(cfd[i]);
 			}
+			free(kids);
+			free(rfd);
+			free(cfd);
+			free(rep);
+			free(r);
 			/* each process has its own 127.0.0.x sources */
 			o->src_base = 1 + k * o->src_addrs;
-			_exit(lg_idle_child(o, first, n, rp[1], cp[0], hold));
+			i = lg_idle_child(o, first, n, rp[1], cp[0], hold);
+			free(o->body);
+			_exit(i);
 		}
 		close(rp[1]);
 		close(cp[0]);
@@ -1042,6 +1054,7 @@ main(int argc, char **argv)
 	struct lg_opts		 o;
 	struct sigaction	 sa;
 	long			 nofile, need;
+	int			 ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	lg_parse(&o, argc, argv);
@@ -1059,13 +1072,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "loadgen: %ld descriptors needed, the limit is "
 		    "%ld: use fewer sessions%s\n", need, nofile,
 		    o.scenario == LG_IDLE ? " or a lower --per-proc" : "");
+		free(o.body);
 		return LG_EXIT_SETUP;
 	}
 	if (o.children && o.npids > 0) {
 		o.npids = lg_proc_add_children(o.pids, o.npids, LG_MAX_PIDS);
 	}
-	if (o.scenario == LG_IDLE) {
-		return lg_idle(&o);
-	}
-	return lg_run(&o);
+	ret = o.scenario == LG_IDLE ? lg_idle(&o) : lg_run(&o);
+	free(o.body);
+	return ret;
 }

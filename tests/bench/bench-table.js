@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The shaddock authors
+//
+// Turns the result lines of scripts/bench (one key=value line per load
+// generator run, prefixed with server=, scen=, round= and rc=) into the
+// Markdown table of tests/bench/README.md: per scenario and server the
+// median and min-max of each metric over the rounds, the server's CPU use
+// and work per CPU-second, the client's CPU use (to show when the load
+// generator, not the server, is the limit), and the ratios of shaddock to
+// the others. Usage: bench-table.js RESULTS [META]
+'use strict';
+
+const fs = require('fs');
+
+const SERVERS = {
+	shaddock: 'shaddock',
+	pinus: 'Pinus 1.7.4',
+	pomelo: 'Pomelo 2.2.7',
+	limit: 'limit (bare epoll)',
+};
+const ORDER = ['shaddock', 'pinus', 'pomelo', 'limit'];
+const SCENARIOS = {
+	'req-tcp-1': 'req, TCP, 100 sessions × 1 in flight',
+	'req-tcp-8': 'req, TCP, 100 sessions × 8 in flight',
+	'req-ws-1': 'req, WebSocket, 100 × 1',
+	'req-ws-8': 'req, WebSocket, 100 × 8',
+	'hs-tcp': 'handshake, TCP, 50 loops',
+	'hs-ws': 'handshake, WebSocket, 50 loops',
+	'idle-tcp': 'idle sessions, TCP',
+	'push': 'push, TCP, 100 members of one channel',
+};
+const CLIENT_BOUND = 90;	// % of a core: the client is the limit
+
+function parse(line) {
+	const o = {};
+	for (const kv of line.trim().split(/\s+/)) {
+		const i = kv.indexOf('=');
+		if (i > 0) {
+			o[kv.slice(0, i)] = kv.slice(i + 1);
+		}
+	}
+	return o;
+}
+
+function num(v) {
+	const n = Number(v);
+	return v === undefined || v === '' || !Number.isFinite(n) ? undefined : n;
+}
+
+function median(a) {
+	const s = a.filter((v) => v !== undefined).sort((x, y) => x - y);
+	if (s.length === 0) {
+		return undefined;
+	}
+	const m = s.length >> 1;
+	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function range(a) {
+	const s = a.filter((v) => v !== undefined);
+	return s.length ? [Math.min(...s), Math.max(...s)] : undefined;
+}
+
+// 3 significant digits with k/M: 51234 -> 51.2k.
+function si(v) {
+	if (v === undefined) {
+		return '—';
+	}
+	const a = Math.abs(v);
+	const f = (x, u) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) + u;
+	if (a >= 1e6) {
+		return f(v / 1e6, 'M');
+	}
+	if (a >= 1e3) {
+		return f(v / 1e3, 'k');
+	}
+	return a >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1);
+}
+
+function us(v) {
+	if (v === undefined) {
+		return '—';
+	}
+	return v >= 1000 ? `${(v / 1000).toFixed(v >= 10000 ? 0 : 1)} ms` : `${v.toFixed(0)} µs`;
+}
+
+function bytes(v) {
+	if (v === undefined) {
+		return '—';
+	}
+	return v >= 100000 ? `${(v / 1024).toFixed(0)} KiB` : `${v.toFixed(0)} B`;
+}
+
+function pct(v) {
+	return v === undefined ? '—' : `${v.toFixed(0)} %`;
+}
+
+function ratio(a, b) {
+	return a === undefined || b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`;
+}
+
+function main() {
+	const [resultsPath, metaPath] = process.argv.slice(2);
+	if (!resultsPath) {
+		console.error('usage: bench-table.js RESULTS [META]');
+		process.exit(2);
+	}
+	const runs = fs.readFileSync(resultsPath, 'utf8').split('\n')
+		.filter((l) => l.trim() !== '').map(parse);
+	const meta = {};
+	const skipped = [];
+	if (metaPath && fs.existsSync(metaPath)) {
+		for (const l of fs.readFileSync(metaPath, 'utf8').split('\n')) {
+			const i = l.indexOf('=');
+			if (i <= 0) {
+				continue;
+			}
+			if (l.startsWith('skipped=')) {
+				skipped.push(l.slice(i + 1));
+			} else {
+				meta[l.slice(0, i)] = l.slice(i + 1);
+			}
+		}
+	}
+
+	// by scenario, then by server: the list of runs
+	const by = new Map();
+	const seen = new Set();
+	for (const r of runs) {
+		if (!by.has(r.scen)) {
+			by.set(r.scen, new Map());
+		}
+		const m = by.get(r.scen);
+		if (!m.has(r.server)) {
+			m.set(r.server, []);
+		}
+		m.get(r.server).push(r);
+		seen.add(r.server);
+	}
+	const servers = ORDER.filter((s) => seen.has(s));
+	const others = servers.filter((s) => s !== 'shaddock');
+	const out = [];
+
+	out.push(`Machine: ${meta.cpu || '?'}, ${meta.ncpu || '?'} CPUs, ${meta.mem || '?'}, ` +
+		`Linux ${meta.kernel || '?'}, node ${meta.node || '?'}; ${meta.date || ''}.`);
+	out.push(`Pinning: ${meta.pinning || '?'}. Load average at the end: ${meta.loadavg || '?'}.`);
+	if (meta.rounds) {
+		out.push(`Runs: ${meta.rounds} rounds per scenario and server, taken in turn; ` +
+			`${meta.duration} s measured after ${meta.warmup} s of warm-up; idle: ` +
+			`${meta.idle_conns} sessions opened on a freshly started server, held ` +
+			`${meta.idle_hold} s after ${meta.idle_settle} s. Each cell is the median over ` +
+			'the rounds, [min–max] after the main figure; ratios compare medians.');
+	}
+	for (const s of skipped) {
+		out.push(`Skipped: ${s}`);
+	}
+	out.push('');
+
+	const head = ['scenario', 'metric', ...servers.map((s) => SERVERS[s] || s)];
+	if (servers.includes('shaddock')) {
+		head.push(...others.map((s) => `shaddock / ${SERVERS[s] || s}`));
+	} else {
+		head.push(...others.filter((s) => s !== 'limit' && servers.includes('limit'))
+			.map((s) => `${SERVERS[s]} / limit`));
+	}
+	out.push(`| ${head.join(' | ')} |`);
+	out.push(`|${head.map(() => '---').join('|')}|`);
+
+	const notes = [];
+	for (const scen of Object.keys(SCENARIOS).filter((k) => by.has(k))
+		.concat([...by.keys()].filter((k) => !(k in SCENARIOS)))) {
+		const m = by.get(scen);
+		const idle = scen.startsWith('idle');
+		const hs = scen.startsWith('hs');
+		const push = scen.startsWith('push');
+		const rows = [];
+		const stat = {};
+		for (const s of servers) {
+			const rs = m.get(s) || [];
+			const get = (f) => rs.map(f);
+			const dur = (r) => num(idle ? r.hold_s : r.duration_s);
+			const work = (r) => num(hs ? r.handshakes : push ? r.pushes : r.requests);
+			const st = {
+				n: rs.length,
+				errors: rs.reduce((a, r) => a + (num(r.errors) || 0) + (num(r.lost) || 0), 0),
+				failed: rs.filter((r) => r.rc !== '0').length,
+				rate: get((r) => num(idle ? r.rss_per_session_b : hs ? r.hps
+					: push ? r.pushes_per_s : r.rps)),
+				unsupported: push && rs.length > 0 && rs.every((r) => r.rc === '2'),
+				p50: get((r) => num(idle ? r.open_p50_us : r.p50_us)),
+				p99: get((r) => num(idle ? r.open_p99_us : r.p99_us)),
+				srv: get((r) => (num(r.server_cpu_s) !== undefined && dur(r)
+					? 100 * num(r.server_cpu_s) / dur(r) : undefined)),
+				srvs: get((r) => num(r.server_cpu_s)),
+				cli: get((r) => (!idle && num(r.client_cpu_s) !== undefined && dur(r)
+					? 100 * num(r.client_cpu_s) / dur(r) : undefined)),
+				per: get((r) => (num(r.server_cpu_s) > 0 && work(r) !== undefined
+					? work(r) / num(r.server_cpu_s) : undefined)),
+				pss: get((r) => num(r.pss_per_session_b)),
+				sessions: get((r) => num(r.sessions)),
+			};
+			st.mrate = median(st.rate);
+			st.mper = median(st.per);
+			st.mgib = st.mrate > 0 ? 2 ** 30 / st.mrate : undefined;
+			stat[s] = st;
+			if (st.unsupported) {
+				st.mrate = st.mper = undefined;
+			} else if (st.errors > 0 || st.failed > 0) {
+				notes.push(`${SERVERS[s] || s}, ${SCENARIOS[scen] || scen}: ` +
+					`${st.errors} errors or lost sessions, ${st.failed} of ${st.n} runs ` +
+					'did not exit 0 (see the raw results).');
+			}
+		}
+		const cell = (s, f) => (stat[s].unsupported && !f.main ? '—' : f(stat[s]));
+		const main = (f) => Object.assign(f, { main: true });
+		const ratios = (f) => {
+			if (!servers.includes('shaddock')) {
+				return others.filter((s) => s !== 'limit' && servers.includes('limit'))
+					.map((s) => ratio(f(stat[s]), f(stat.limit)));
+			}
+			return others.map((s) => ratio(f(stat.shaddock), f(stat[s])));
+		};
+		const withRange = (st, fmt) => {
+			const r = range(st.rate);
+			if (st.unsupported) {
+				return 'not supported';
+			}
+			if (st.mrate === undefined) {
+				return '—';
+			}
+			const mark = st.errors > 0 || st.failed > 0 ? ' (!)' : '';
+			return `${fmt(st.mrate)}${mark} [${fmt(r[0])}–${fmt(r[1])}]`;
+		};
+		if (idle) {
+			const sess = median(Object.values(stat).flatMap((st) => st.sessions));
+			rows.push([`${SCENARIOS[scen]}, ${sess === undefined ? "?" : Math.round(sess)} sessions`, 'server RSS per session',
+				...servers.map((s) => cell(s, (st) => withRange(st, bytes))),
+				...ratios(() => undefined).map(() => '')]);
+			rows.push(['', 'sessions per GiB',
+				...servers.map((s) => cell(s, (st) => si(st.mgib))),
+				...ratios((st) => st.mgib)]);
+			rows.push(['', 'server PSS per session',
+				...servers.map((s) => cell(s, (st) => (median(st.pss) === undefined
+					? '—' : bytes(median(st.pss))))),
+				...ratios(() => undefined).map(() => '')]);
+			rows.push(['', 'open latency p50 / p99',
+				...servers.map((s) => cell(s, (st) => `${us(median(st.p50))} / ${us(median(st.p99))}`)),
+				...ratios(() => undefined).map(() => '')]);
+		} else {
+			const unit = hs ? 'handshakes/s' : push ? 'pushes/s received' : 'requests/s';
+			rows.push([SCENARIOS[scen] || scen, unit,
+				...servers.map((s) => cell(s, main((st) => withRange(st, si)))),
+				...ratios((st) => st.mrate)]);
+			rows.push(['', 'latency p50 / p99',
+				...servers.map((s) => cell(s, (st) => `${us(median(st.p50))} / ${us(median(st.p99))}`)),
+				...ratios(() => undefined).map(() => '')]);
+			rows.push(['', 'server CPU time per run (share of one core)',
+				...servers.map((s) => cell(s, (st) => (median(st.srvs) === undefined ? '—'
+					: `${median(st.srvs).toFixed(1)} s (${pct(median(st.srv))})`))),
+				...ratios(() => undefined).map(() => '')]);
+			rows.push(['', `${hs ? 'handshakes' : push ? 'pushes' : 'requests'} per server CPU-second`,
+				...servers.map((s) => cell(s, (st) => si(st.mper))),
+				...ratios((st) => st.mper)]);
+			rows.push(['', 'load generator CPU (of one core)',
+				...servers.map((s) => cell(s, (st) => {
+					const c = median(st.cli);
+					return c !== undefined && c >= CLIENT_BOUND ? `${pct(c)} (client-bound)` : pct(c);
+				})),
+				...ratios(() => undefined).map(() => '')]);
+		}
+		for (const r of rows) {
+			out.push(`| ${r.join(' | ')} |`);
+		}
+	}
+	if (notes.length > 0) {
+		out.push('');
+		out.push('(!) errors:');
+		for (const n of notes) {
+			out.push(`- ${n}`);
+		}
+	}
+	if (meta.elapsed_s) {
+		out.push('');
+		out.push(`Whole run: ${meta.elapsed_s} s.`);
+	}
+	console.log(out.join('\n'));
+}
+
+main();

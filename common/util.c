@@ -269,6 +269,19 @@ now_ms(void)
 	return now_us() / 1000;
 }
 
+/*
+ * For per-packet bookkeeping (idle and heartbeat deadlines): the coarse
+ * clock is read without the TSC, and libevent's timers use it too.
+ */
+uint64_t
+now_coarse_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 uint64_t
 now_us(void)
 {

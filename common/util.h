@@ -41,6 +41,7 @@ const char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
 bool	 addr_equal(const struct addr *a, const struct addr *b);
 
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC */
+uint64_t now_coarse_ms(void);	/* CLOCK_MONOTONIC_COARSE: cheap, ~4 ms */
 uint64_t now_us(void);
 double	 now_real(void);		/* CLOCK_REALTIME, in seconds */
 

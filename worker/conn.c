@@ -40,6 +40,7 @@
 #define CONN_READS_PER_WAKE	8
 
 
+static void	conn_out_drop(struct conn *);
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
@@ -144,7 +145,7 @@ conn_create(int fd, const struct sockaddr *sa, socklen_t len)
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
 	c->id = ((uint64_t)worker->serial << 32) | ++worker->next_session;
-	c->created_ms = c->last_io_ms = now_ms();
+	c->created_ms = c->last_io_ms = now_coarse_ms();
 	if (len > sizeof c->peer) {
 		len = sizeof c->peer;
 	}
@@ -182,6 +183,7 @@ conn_close(struct conn *c, const char *why)
 	event_del(&c->ev_timer);
 	close(c->fd);
 	c->fd = -1;
+	conn_out_drop(c);
 	worker->stats.connections--;
 	if (c->transport == CONN_TRANSPORT_TCP) {
 		worker->stats.tcp_connections--;
@@ -200,7 +202,7 @@ conn_free(struct conn *c)
 {
 	pkg_reader_finish(&c->pr);
 	ws_destroy(c->ws);
-	free(c->out);
+	conn_out_drop(c);
 	free(c->uid);
 	json_decref(c->settings);
 	free(c);
@@ -232,7 +234,7 @@ conn_close_gently(struct conn *c, const char *why)
 	}
 	conn_log(c, LOG_LEVEL_DEBUG, "closing after flush: %s", why);
 	conn_set_state(c, CONN_CLOSING);
-	c->closing_ms = now_ms();
+	c->closing_ms = now_coarse_ms();
 	event_del(&c->ev_read);
 	conn_timer_in(c, CONN_LINGER_MS);
 	if (worker->active != c) {
@@ -240,14 +242,41 @@ conn_close_gently(struct conn *c, const char *why)
 	}
 }
 
-/* Appends <len> bytes to the output; -ENOBUFS over max_send_buffer. */
-static int
-conn_out(struct conn *c, const void *data, size_t len)
+/* Detaches the worker's scratch buffer from <c>, keeping what is queued. */
+static void
+conn_out_own(struct conn *c, size_t cap)
+{
+	size_t	 used = c->out_len - c->out_off;
+	uint8_t	*heap;
+
+	if (cap < used) {
+		cap = used;
+	}
+	heap = xmalloc(cap);
+	memcpy(heap, c->out + c->out_off, used);
+	c->out = heap;
+	c->out_off = 0;
+	c->out_len = (uint32_t)used;
+	c->out_cap = (uint32_t)cap;
+	c->out_borrowed = false;
+}
+
+/*
+ * Makes room for <len> more bytes of output and returns where they go, or
+ * NULL when that would pass max_send_buffer (the client is not reading:
+ * the connection is closed). The connection whose read is being handled
+ * writes into the worker's scratch buffer, so a request and its answer
+ * cost no allocation; only what the socket does not take is copied to a
+ * buffer of the connection's own.
+ */
+static uint8_t *
+conn_out_reserve(struct conn *c, size_t len)
 {
 	size_t	 used = c->out_len - c->out_off, need, cap;
+	uint8_t	*p;
 
 	if (c->state == CONN_DEAD) {
-		return -EPIPE;
+		return NULL;
 	}
 	if (used + len > worker->conf->max_send_buffer) {
 		worker->stats.send_buffer_overflows++;
@@ -255,7 +284,12 @@ conn_out(struct conn *c, const void *data, size_t len)
 		    "(%ju bytes): the client is not reading; disconnecting",
 		    (uintmax_t)worker->conf->max_send_buffer);
 		conn_close(c, "send buffer full");
-		return -ENOBUFS;
+		return NULL;
+	}
+	if (c->out == NULL && worker->active == c) {
+		c->out = worker->obuf;
+		c->out_cap = (uint32_t)worker->obuf_size;
+		c->out_borrowed = true;
 	}
 	if (c->out_off > 0 && c->out_len + len > c->out_cap) {
 		memmove(c->out, c->out + c->out_off, used);
@@ -268,17 +302,46 @@ conn_out(struct conn *c, const void *data, size_t len)
 		while (cap < need) {
 			cap *= 2;
 		}
-		c->out = xrealloc(c->out, cap);
-		c->out_cap = (uint32_t)cap;
+		if (c->out_borrowed) {
+			conn_out_own(c, cap);
+		} else {
+			c->out = xrealloc(c->out, cap);
+			c->out_cap = (uint32_t)cap;
+		}
 	}
-	memcpy(c->out + c->out_len, data, len);
+	p = c->out + c->out_len;
 	c->out_len += (uint32_t)len;
 	if (worker->active != c && !c->write_armed) {
 		/* Written once the loop comes round, with whatever follows. */
 		c->write_armed = true;
 		event_add(&c->ev_write, NULL);
 	}
+	return p;
+}
+
+/* Appends <len> bytes to the output; -ENOBUFS over max_send_buffer. */
+static int
+conn_out(struct conn *c, const void *data, size_t len)
+{
+	uint8_t	*p;
+
+	if ((p = conn_out_reserve(c, len)) == NULL) {
+		return -ENOBUFS;
+	}
+	memcpy(p, data, len);
 	return 0;
+}
+
+/* Forgets the output buffer (which may be the worker's scratch). */
+static void
+conn_out_drop(struct conn *c)
+{
+	if (!c->out_borrowed) {
+		free(c->out);
+	}
+	c->out = NULL;
+	c->out_borrowed = false;
+	c->out_off = c->out_len = c->out_cap = 0;
 }
 
 /* Writes what is queued; arms EV_WRITE for the rest. */
@@ -294,6 +357,10 @@ conn_flush(struct conn *c)
 				continue;
 			}
 			if (errno == EAGAIN) {
+				/* The scratch buffer is the next reader's. */
+				if (c->out_borrowed) {
+					conn_out_own(c, c->out_len - c->out_off);
+				}
 				if (!c->write_armed) {
 					c->write_armed = true;
 					event_add(&c->ev_write, NULL);
@@ -306,15 +373,13 @@ conn_flush(struct conn *c)
 		c->out_off += (uint32_t)n;
 		c->bytes_out += (uint64_t)n;
 		worker->stats.bytes_out += (uint64_t)n;
-		c->last_io_ms = now_ms();
+		c->last_io_ms = now_coarse_ms();
 	}
 	if (c->state == CONN_DEAD) {
 		return;
 	}
 	/* Empty: an idle session keeps no buffer. */
-	free(c->out);
-	c->out = NULL;
-	c->out_off = c->out_len = c->out_cap = 0;
+	conn_out_drop(c);
 	if (c->write_armed) {
 		c->write_armed = false;
 		event_del(&c->ev_write);
@@ -341,9 +406,8 @@ static int
 conn_send(struct conn *c, enum pkg_type type, const void *a, size_t alen,
     const void *b, size_t blen)
 {
-	uint8_t		 head[PKG_HEAD_LEN];
+	uint8_t		 head[PKG_HEAD_LEN], *p;
 	struct iovec	 iov[3];
-	int		 r;
 
 	if (c->state == CONN_DEAD) {
 		return -EPIPE;
@@ -358,10 +422,15 @@ conn_send(struct conn *c, enum pkg_type type, const void *a, size_t alen,
 		iov[2].iov_len = blen;
 		return ws_sendv(c->ws, iov, 3);
 	}
-	if ((r = conn_out(c, head, sizeof head)) != 0 ||
-	    (alen > 0 && (r = conn_out(c, a, alen)) != 0) ||
-	    (blen > 0 && (r = conn_out(c, b, blen)) != 0)) {
-		return r;
+	if ((p = conn_out_reserve(c, sizeof head + alen + blen)) == NULL) {
+		return -ENOBUFS;
+	}
+	memcpy(p, head, sizeof head);
+	if (alen > 0) {
+		memcpy(p + sizeof head, a, alen);
+	}
+	if (blen > 0) {
+		memcpy(p + sizeof head + alen, b, blen);
 	}
 	return 0;
 }
@@ -567,7 +636,7 @@ conn_on_package(void *arg, int type, const uint8_t *body, size_t len)
 	case PKG_HANDSHAKE_ACK:
 		if (c->state == CONN_WAIT_ACK) {
 			conn_set_state(c, CONN_WORKING);
-			c->last_hb_ms = now_ms();
+			c->last_hb_ms = now_coarse_ms();
 			/* Clients heartbeat only in answer to this one. */
 			if (worker->conf->heartbeat > 0) {
 				conn_send(c, PKG_HEARTBEAT, NULL, 0, NULL, 0);
@@ -578,7 +647,7 @@ conn_on_package(void *arg, int type, const uint8_t *body, size_t len)
 	case PKG_HEARTBEAT:
 		/* Without a heartbeat setting, Pomelo ignores them. */
 		if (c->state == CONN_WORKING && worker->conf->heartbeat > 0) {
-			c->last_hb_ms = now_ms();
+			c->last_hb_ms = now_coarse_ms();
 			conn_send(c, PKG_HEARTBEAT, NULL, 0, NULL, 0);
 		}
 		break;
@@ -772,7 +841,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		c->bytes_in += (uint64_t)n;
 		worker->stats.bytes_in += (uint64_t)n;
-		c->last_io_ms = now_ms();
+		c->last_io_ms = now_coarse_ms();
 		if (c->state == CONN_CLOSING) {
 			/* Lingering: the rest is dropped. */
 			continue;
@@ -793,7 +862,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn		*c = arg;
 	const struct conf	*conf = worker->conf;
-	uint64_t		 now = now_ms(), due, next = UINT64_MAX;
+	uint64_t		 now = now_coarse_ms(), due, next = UINT64_MAX;
 
 	switch (c->state) {
 	case CONN_SWITCHING:

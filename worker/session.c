@@ -118,7 +118,7 @@ session_list(struct ipc_chan *chan, uint64_t tag)
 	json_t		*j;
 	char		*line, peer[64], id[24];
 	size_t		 len = 0, n;
-	uint64_t	 now = now_ms();
+	uint64_t	 now = now_coarse_ms();
 
 	TAILQ_FOREACH(c, &worker->conns, entry) {
 		snprintf(id, sizeof id, "%ju", (uintmax_t)c->id);

@@ -80,6 +80,8 @@ struct worker {
 
 	uint8_t			*rbuf;
 	size_t			 rbuf_size;
+	uint8_t			*obuf;		/* the active conn's output */
+	size_t			 obuf_size;
 	struct conn		*active;	/* whose read is being handled */
 
 	const struct timeval	*tv_handshake;	/* common timeouts */
@@ -113,6 +115,7 @@ struct conn {
 	uint8_t			 first_len;
 	uint8_t			 first[CONN_FIRST_MAX];
 	bool			 write_armed;
+	bool			 out_borrowed;	/* out is the worker's obuf */
 	bool			 shut_wr;
 	struct event		 ev_read;
 	struct event		 ev_write;

@@ -27,6 +27,7 @@
 #include "worker/worker.h"
 
 #define WORKER_RBUF_SIZE	(64 * 1024)
+#define WORKER_OBUF_SIZE	(256 * 1024)
 #define WORKER_ACCEPT_BATCH	64
 #define WORKER_SHARED_BATCH	16
 #define WORKER_KICK_BATCH	512	/* kicks per 10 ms while draining */
@@ -476,6 +477,7 @@ worker_free(void)
 	free(worker->hs_cached.data);
 	free(worker->hs_error.data);
 	free(worker->rbuf);
+	free(worker->obuf);
 	router_finish();
 	channel_finish();
 	session_finish();
@@ -527,6 +529,8 @@ worker_main(struct conf *conf, int slot, uint32_t generation,
 	conn_prebuild_handshakes();
 	worker->rbuf_size = WORKER_RBUF_SIZE;
 	worker->rbuf = xmalloc(worker->rbuf_size);
+	worker->obuf_size = WORKER_OBUF_SIZE;
+	worker->obuf = xmalloc(worker->obuf_size);
 	hs.tv_sec = (time_t)(conf->handshake_timeout / 1000);
 	hs.tv_usec = (suseconds_t)(conf->handshake_timeout % 1000) * 1000;
 	worker->tv_handshake = event_base_init_common_timeout(worker->base,

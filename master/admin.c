@@ -66,6 +66,7 @@ static void	admin_show_workers(struct admin_client *, char **, int);
 static void	admin_show_listeners(struct admin_client *, char **, int);
 static void	admin_show_stat(struct admin_client *, char **, int);
 static void	admin_show_sessions(struct admin_client *, char **, int);
+static void	admin_show_channels(struct admin_client *, char **, int);
 static void	admin_reload(struct admin_client *, char **, int);
 static void	admin_kick(struct admin_client *, char **, int);
 static void	admin_broadcast(struct admin_client *, char **, int);
@@ -86,6 +87,8 @@ static const struct admin_cmd admin_cmds[] = {
 	  "counters summed over the workers" },
 	{ "show sessions", admin_show_sessions, "show sessions [json]",
 	  "every client session on every worker" },
+	{ "show channels", admin_show_channels, "show channels [json]",
+	  "every channel with its members' uids" },
 	{ "reload", admin_reload, "reload",
 	  "reload the configuration; answers when the new workers serve" },
 	{ "kick", admin_kick, "kick session ID [REASON] | kick uid UID "
@@ -385,6 +388,58 @@ admin_show_sessions(struct admin_client *c, char **argv, int argc)
 	c->busy = true;
 	c->gather = gather_start(NULL, IPC_SESSIONS, NULL, 0,
 	    admin_sessions_done, c);
+}
+
+static int
+channel_name_cmp(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a,
+	    "name")), json_string_value(json_object_get(*(json_t *const *)b,
+	    "name")));
+}
+
+static void
+admin_show_channels(struct admin_client *c, char **argv, int argc)
+{
+	json_t		*list = hub_list(), *ch, *uid, **sorted;
+	struct evbuffer	*b;
+	size_t		 i, j, n = json_array_size(list);
+	char		*s;
+
+	sorted = xcalloc(n + 1, sizeof *sorted);
+	for (i = 0; i < n; i++) {
+		sorted[i] = json_array_get(list, i);
+	}
+	qsort(sorted, n, sizeof *sorted, channel_name_cmp);
+	if (c->json) {
+		json_t *out = json_array();
+
+		for (i = 0; i < n; i++) {
+			json_array_append(out, sorted[i]);
+		}
+		free(sorted);
+		json_decref(list);
+		admin_reply_json(c, json_pack("{s:o}", "channels", out));
+		return;
+	}
+	b = evbuffer_new();
+	for (i = 0; i < n; i++) {
+		ch = sorted[i];
+		evbuffer_add_printf(b, "%s members=%jd", json_string_value(
+		    json_object_get(ch, "name")), (intmax_t)json_integer_value(
+		    json_object_get(ch, "members")));
+		json_array_foreach(json_object_get(ch, "uids"), j, uid) {
+			evbuffer_add_printf(b, "%s%s", j == 0 ? " " : ",",
+			    json_string_value(uid));
+		}
+		evbuffer_add_printf(b, "\n");
+	}
+	free(sorted);
+	json_decref(list);
+	evbuffer_add(b, "", 1);
+	s = (char *)evbuffer_pullup(b, -1);
+	admin_reply(c, true, s);
+	evbuffer_free(b);
 }
 
 static void

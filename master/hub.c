@@ -396,6 +396,34 @@ hub_worker_gone(uint32_t serial)
 	free(ids);
 }
 
+/*
+ * The channels as JSON for `show channels`: name, member count and the
+ * members' uids, sorted by name. A new reference, the caller's.
+ */
+json_t *
+hub_list(void)
+{
+	struct hmap_entry	*e;
+	struct mchannel		*ch;
+	struct mmember		*m;
+	json_t			*list, *uids;
+	size_t			 iter;
+
+	hub_init();
+	list = json_array();
+	for (e = hmap_first(&channels, &iter); e != NULL;
+	    e = hmap_next(&channels, e, &iter)) {
+		ch = e->value;
+		uids = json_array();
+		TAILQ_FOREACH(m, &ch->members, in_channel) {
+			json_array_append_new(uids, json_string(m->uid));
+		}
+		json_array_append_new(list, json_pack("{s:s, s:I, s:o}", "name",
+		    ch->name, "members", (json_int_t)ch->n, "uids", uids));
+	}
+	return list;
+}
+
 /* Counts for show stat: channels and members, held by the master. */
 void
 hub_counts(uint64_t *ret_channels, uint64_t *ret_members)

@@ -187,6 +187,8 @@ bool		 hub_message(struct worker *w, const struct ipc_hdr *hdr,
 void		 hub_worker_gone(uint32_t serial);
 void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
 void		 hub_free_all(void);
+struct json_t;
+struct json_t	*hub_list(void);
 
 /* metrics.c */
 int		 metrics_open(void);

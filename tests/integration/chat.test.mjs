@@ -119,6 +119,8 @@ test('a room with members on both workers: enter, send, leave', async () => {
 	assert.deepEqual(await enter(bob, 'r1'), { users: ['alice', 'bob'] });
 	assert.deepEqual(await enter(carol, 'r1'), { users: ['alice', 'bob', 'carol'] });
 	// dave stays out of the room: he must hear nothing of it.
+	assert.deepEqual(await d.adminJson('show channels'), { channels: [{ name: 'r1', members: 3,
+		uids: ['alice*r1', 'bob*r1', 'carol*r1'] }] });
 
 	// onAdd reaches the members already there, not the newcomer.
 	await expectPushes(alice, 'onAdd', 2, 'onAdd for bob and carol');

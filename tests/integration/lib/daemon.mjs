@@ -182,7 +182,15 @@ export class Daemon {
 		}
 		Object.assign(env, this.opts.env ?? {});
 		const logFd = fs.openSync(this.logPath, 'a');
-		this.child = spawn(SHADDOCKD, ['-f', '-c', this.confPath, ...(this.opts.args ?? [])], {
+		let cmd = SHADDOCKD;
+		let argv = ['-f', '-c', this.confPath, ...(this.opts.args ?? [])];
+		if (this.opts.wrap) {
+			// A launcher that execs shaddockd (same pid), e.g. to pass sockets as systemd does.
+			const w = this.opts.wrap(this);
+			cmd = w[0];
+			argv = [...w.slice(1), SHADDOCKD, ...argv];
+		}
+		this.child = spawn(cmd, argv, {
 			cwd: this.dir,
 			env,
 			stdio: ['ignore', logFd, logFd],

@@ -42,6 +42,7 @@ struct mchannel {
 	size_t			 len;
 	TAILQ_HEAD(, mmember)	 members;
 	size_t			 n;
+	bool			 freeing;	/* hub_free() owns the end */
 };
 
 struct msession {
@@ -152,6 +153,12 @@ hub_member_free(struct mmember *m, bool leave_push)
 	free(m->leave_route);
 	free(m->leave_body);
 	free(m);
+	/* An empty channel is forgotten; the next join creates it again. */
+	if (ch->n == 0 && !ch->freeing) {
+		hmap_del(&channels, ch->name, ch->len);
+		free(ch->name);
+		free(ch);
+	}
 }
 
 static void
@@ -159,6 +166,7 @@ hub_free(struct mchannel *ch)
 {
 	struct mmember	*m;
 
+	ch->freeing = true;
 	while ((m = TAILQ_FIRST(&ch->members)) != NULL) {
 		hub_member_free(m, false);
 	}

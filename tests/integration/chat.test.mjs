@@ -211,8 +211,11 @@ test('kick uid and broadcast reach sessions on every worker', async () => {
 	assert.equal(r.code, 1);
 	assert.match(r.stderr, /no such session/);
 	// The room is gone with its members.
-	await waitFor(async () => (await d.stat()).channel_members === 0,
-		{ what: 'no channel members left' });
+	await waitFor(async () => {
+		const s = await d.stat();
+		return s.channel_members === 0 && s.channels === 0;
+	}, { what: 'no channel and no member left' });
+	assert.deepEqual(await d.adminJson('show channels'), { channels: [] });
 });
 
 test('a worker killed with kill -9: its members leave, the others chat on', async () => {

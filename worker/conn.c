@@ -312,9 +312,8 @@ conn_out_reserve(struct conn *c, size_t len)
 	p = c->out + c->out_len;
 	c->out_len += (uint32_t)len;
 	if (worker->active != c && !c->write_armed) {
-		/* Written once the loop comes round, with whatever follows. */
-		c->write_armed = true;
-		event_add(&c->ev_write, NULL);
+		/* Written after this callback, with whatever else it adds. */
+		worker_defer_flush(c);
 	}
 	return p;
 }

@@ -63,11 +63,14 @@ struct worker {
 	struct event		*tick;
 	struct event		*drain_timer;
 	struct event		*accept_resume;
-	struct event		*reaper;
+	struct event		*deferred;	/* flushes, then frees */
 	uint64_t		 reject_logged_ms;
 
 	TAILQ_HEAD(, conn)	 conns;
-	TAILQ_HEAD(, conn)	 dead;		/* freed by the reaper */
+	TAILQ_HEAD(, conn)	 dead;		/* freed when deferred runs */
+	struct conn		**flushq;	/* to write when deferred runs */
+	size_t			 n_flush;
+	size_t			 cap_flush;
 	uint32_t		 next_session;
 	struct worker_stats	 stats;
 
@@ -116,6 +119,7 @@ struct conn {
 	uint8_t			 first[CONN_FIRST_MAX];
 	bool			 write_armed;
 	bool			 out_borrowed;	/* out is the worker's obuf */
+	bool			 flush_queued;	/* in worker->flushq */
 	bool			 shut_wr;
 	struct event		 ev_read;
 	struct event		 ev_write;
@@ -146,6 +150,7 @@ struct conn {
 /* worker.c */
 void		 worker_conn_closed(void);
 void		 worker_defer_free(struct conn *c);
+void		 worker_defer_flush(struct conn *c);
 
 /* conn.c */
 struct conn	*conn_create(int fd, const struct sockaddr *sa, socklen_t len);

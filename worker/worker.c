@@ -156,11 +156,27 @@ worker_conn_closed(void)
 	}
 }
 
+/*
+ * Work left for after the current callback: first the output queued for
+ * connections other than the one being read (pushes, kicks), written now
+ * rather than after a trip through epoll; then the connections closed
+ * meanwhile are freed. Both in one place, so a queued pointer is never
+ * freed before it is looked at.
+ */
 static void
-worker_reap(evutil_socket_t fd, short what, void *arg)
+worker_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c;
+	size_t		 i;
 
+	for (i = 0; i < worker->n_flush; i++) {
+		c = worker->flushq[i];
+		c->flush_queued = false;
+		if (c->state != CONN_DEAD) {
+			conn_flush(c);
+		}
+	}
+	worker->n_flush = 0;
 	while ((c = TAILQ_FIRST(&worker->dead)) != NULL) {
 		TAILQ_REMOVE(&worker->dead, c, entry);
 		conn_free(c);
@@ -172,7 +188,25 @@ void
 worker_defer_free(struct conn *c)
 {
 	TAILQ_INSERT_TAIL(&worker->dead, c, entry);
-	event_active(worker->reaper, EV_TIMEOUT, 0);
+	event_active(worker->deferred, EV_TIMEOUT, 0);
+}
+
+/* Writes <c>'s output after the current callback. */
+void
+worker_defer_flush(struct conn *c)
+{
+	if (c->flush_queued) {
+		return;
+	}
+	if (worker->n_flush == worker->cap_flush) {
+		worker->cap_flush = worker->cap_flush ? worker->cap_flush * 2 :
+		    256;
+		worker->flushq = xreallocarray(worker->flushq,
+		    worker->cap_flush, sizeof *worker->flushq);
+	}
+	worker->flushq[worker->n_flush++] = c;
+	c->flush_queued = true;
+	event_active(worker->deferred, EV_TIMEOUT, 0);
 }
 
 /* Kicks a batch of sessions; reschedules itself until none is left. */
@@ -464,13 +498,14 @@ worker_free(void)
 	while ((c = TAILQ_FIRST(&worker->conns)) != NULL) {
 		conn_close(c, "worker exit");
 	}
-	worker_reap(-1, 0, NULL);
+	worker_deferred(-1, 0, NULL);
 	worker_stop_accepting();
 	ipc_chan_destroy(worker->chan);
 	event_free(worker->tick);
 	event_free(worker->drain_timer);
 	event_free(worker->accept_resume);
-	event_free(worker->reaper);
+	event_free(worker->deferred);
+	free(worker->flushq);
 	dict_finish(&worker->dict);
 	free(worker->hs_plain.data);
 	free(worker->hs_dict.data);
@@ -545,7 +580,8 @@ worker_main(struct conf *conf, int slot, uint32_t generation,
 	    NULL);
 	worker->accept_resume = evtimer_new(worker->base,
 	    worker_accept_resume, NULL);
-	worker->reaper = event_new(worker->base, -1, 0, worker_reap, NULL);
+	worker->deferred = event_new(worker->base, -1, 0, worker_deferred,
+	    NULL);
 
 	event_base_dispatch(worker->base);
 

@@ -137,6 +137,15 @@ admin_reply(struct admin_client *c, bool ok, const char *text)
 	admin_next(c);
 }
 
+/* Answers <c> with the text in <b>, which is freed. */
+static void
+admin_reply_buffer(struct admin_client *c, struct evbuffer *b)
+{
+	evbuffer_add(b, "", 1);
+	admin_reply(c, true, (const char *)evbuffer_pullup(b, -1));
+	evbuffer_free(b);
+}
+
 static void
 admin_reply_json(struct admin_client *c, json_t *j)
 {
@@ -153,16 +162,12 @@ admin_help(struct admin_client *c, char **argv, int argc)
 {
 	struct evbuffer	*b = evbuffer_new();
 	size_t		 i;
-	char		*s;
 
 	for (i = 0; i < nitems(admin_cmds); i++) {
 		evbuffer_add_printf(b, "%-50s %s\n", admin_cmds[i].usage,
 		    admin_cmds[i].help);
 	}
-	evbuffer_add(b, "", 1);
-	s = (char *)evbuffer_pullup(b, -1);
-	admin_reply(c, true, s);
-	evbuffer_free(b);
+	admin_reply_buffer(c, b);
 }
 
 static void
@@ -203,7 +208,6 @@ admin_show_workers(struct admin_client *c, char **argv, int argc)
 	struct worker	*w;
 	struct evbuffer	*b;
 	json_t		*list, *o;
-	char		*s;
 
 	if (c->json) {
 		list = json_array();
@@ -234,10 +238,7 @@ admin_show_workers(struct admin_client *c, char **argv, int argc)
 		    worker_state_name(w->state), w->stats.sessions,
 		    w->stats.connections, w->stats.accepted, w->stats.rss);
 	}
-	evbuffer_add(b, "", 1);
-	s = (char *)evbuffer_pullup(b, -1);
-	admin_reply(c, true, s);
-	evbuffer_free(b);
+	admin_reply_buffer(c, b);
 }
 
 static void
@@ -247,7 +248,6 @@ admin_show_listeners(struct admin_client *c, char **argv, int argc)
 	struct evbuffer	*b;
 	json_t		*list;
 	size_t		 i;
-	char		*s;
 
 	if (c->json) {
 		list = json_array();
@@ -268,10 +268,7 @@ admin_show_listeners(struct admin_client *c, char **argv, int argc)
 		    l->address, l->n_fds, l->shared ? " shared" : "",
 		    l->adopted ? " systemd" : "");
 	}
-	evbuffer_add(b, "", 1);
-	s = (char *)evbuffer_pullup(b, -1);
-	admin_reply(c, true, s);
-	evbuffer_free(b);
+	admin_reply_buffer(c, b);
 }
 
 /* Sums the counters of every live worker into <sum>. */
@@ -302,7 +299,6 @@ admin_show_stat(struct admin_client *c, char **argv, int argc)
 	struct evbuffer	*b;
 	json_t		*j;
 	size_t		 i;
-	char		*s;
 
 	admin_sum_stats(sum);
 	if (c->json) {
@@ -321,10 +317,7 @@ admin_show_stat(struct admin_client *c, char **argv, int argc)
 		evbuffer_add_printf(b, "%s: %" PRIu64 "\n",
 		    worker_stats_names[i], sum[i]);
 	}
-	evbuffer_add(b, "", 1);
-	s = (char *)evbuffer_pullup(b, -1);
-	admin_reply(c, true, s);
-	evbuffer_free(b);
+	admin_reply_buffer(c, b);
 }
 
 /* Session lists: each worker sends one JSON object per line. */
@@ -334,7 +327,7 @@ admin_sessions_done(struct gather *g, void *arg)
 	struct admin_client	*c = arg;
 	struct evbuffer		*b;
 	json_t			*o;
-	char			*line, *save, *s;
+	char			*line, *save;
 	bool			 first = true;
 
 	b = evbuffer_new();
@@ -376,10 +369,7 @@ admin_sessions_done(struct gather *g, void *arg)
 	if (c->json) {
 		evbuffer_add_printf(b, "]}");
 	}
-	evbuffer_add(b, "", 1);
-	s = (char *)evbuffer_pullup(b, -1);
-	admin_reply(c, true, s);
-	evbuffer_free(b);
+	admin_reply_buffer(c, b);
 }
 
 static void
@@ -404,7 +394,6 @@ admin_show_channels(struct admin_client *c, char **argv, int argc)
 	json_t		*list = hub_list(), *ch, *uid, **sorted;
 	struct evbuffer	*b;
 	size_t		 i, j, n = json_array_size(list);
-	char		*s;
 
 	sorted = xcalloc(n + 1, sizeof *sorted);
 	for (i = 0; i < n; i++) {
@@ -436,10 +425,7 @@ admin_show_channels(struct admin_client *c, char **argv, int argc)
 	}
 	free(sorted);
 	json_decref(list);
-	evbuffer_add(b, "", 1);
-	s = (char *)evbuffer_pullup(b, -1);
-	admin_reply(c, true, s);
-	evbuffer_free(b);
+	admin_reply_buffer(c, b);
 }
 
 static void

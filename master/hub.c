@@ -37,11 +37,19 @@ struct mmember {
 	char			*leave_body;
 };
 
+/* How many members of a channel a worker holds. */
+struct mcount {
+	uint32_t		 serial;
+	uint32_t		 n;
+};
+
 struct mchannel {
 	char			*name;
 	size_t			 len;
 	TAILQ_HEAD(, mmember)	 members;
 	size_t			 n;
+	struct mcount		*per;		/* workers with members */
+	size_t			 n_per;
 	bool			 freeing;	/* hub_free() owns the end */
 };
 
@@ -81,18 +89,57 @@ hub_session(uint64_t id, bool create)
 	return s;
 }
 
-/* Sends <route>/<body> to <ch>'s members, on the workers that have them. */
+/* Counts a member of <ch> on worker <serial> in or out (<delta>). */
+static void
+hub_count(struct mchannel *ch, uint32_t serial, int delta)
+{
+	size_t	 i;
+
+	for (i = 0; i < ch->n_per && ch->per[i].serial != serial; i++) {
+		;
+	}
+	if (i == ch->n_per) {
+		if (delta < 0) {
+			return;
+		}
+		ch->per = xreallocarray(ch->per, ch->n_per + 1,
+		    sizeof *ch->per);
+		ch->per[ch->n_per].serial = serial;
+		ch->per[ch->n_per].n = 0;
+		ch->n_per++;
+	}
+	ch->per[i].n += (uint32_t)delta;
+	if (ch->per[i].n == 0) {
+		ch->per[i] = ch->per[--ch->n_per];
+	}
+}
+
+static bool
+hub_has_members(const struct mchannel *ch, uint32_t serial)
+{
+	size_t	 i;
+
+	for (i = 0; i < ch->n_per; i++) {
+		if (ch->per[i].serial == serial) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Sends <route>/<body> to <ch>'s members, on the workers that have some;
+ * a worker filters by <uid> itself, so this costs one look per worker.
+ */
 static void
 hub_fanout(struct mchannel *ch, uint32_t from, uint64_t exclude,
     const char *uid, size_t uid_len, const char *route, size_t route_len,
     const char *body, size_t body_len)
 {
 	struct ipc_ch_push	*p;
-	struct mmember		*m;
 	struct worker		*w;
 	size_t			 len;
 	char			*q;
-	bool			 has;
 
 	len = sizeof *p + ch->len + route_len + uid_len + body_len;
 	if (len > IPC_MAX_PAYLOAD) {
@@ -113,19 +160,8 @@ hub_fanout(struct mchannel *ch, uint32_t from, uint64_t exclude,
 	memcpy(q += route_len, uid, uid_len);
 	memcpy(q + uid_len, body, body_len);
 	TAILQ_FOREACH(w, &master->workers, entry) {
-		if (w->serial == from || w->state == WORKER_EXITING) {
-			continue;
-		}
-		has = false;
-		TAILQ_FOREACH(m, &ch->members, in_channel) {
-			if (m->s->serial == w->serial && (uid_len == 0 ||
-			    (strlen(m->uid) == uid_len &&
-			    memcmp(m->uid, uid, uid_len) == 0))) {
-				has = true;
-				break;
-			}
-		}
-		if (has) {
+		if (w->serial != from && w->state != WORKER_EXITING &&
+		    hub_has_members(ch, w->serial)) {
 			ipc_chan_send(w->chan, IPC_CH_DELIVER, 0, p, len, -1);
 		}
 	}
@@ -140,6 +176,7 @@ hub_member_free(struct mmember *m, bool leave_push)
 	TAILQ_REMOVE(&ch->members, m, in_channel);
 	TAILQ_REMOVE(&m->s->members, m, in_session);
 	ch->n--;
+	hub_count(ch, m->s->serial, -1);
 	if (leave_push && m->leave_route != NULL && ch->n > 0) {
 		hub_fanout(ch, 0, 0, NULL, 0, m->leave_route,
 		    strlen(m->leave_route), m->leave_body,
@@ -156,6 +193,7 @@ hub_member_free(struct mmember *m, bool leave_push)
 	/* An empty channel is forgotten; the next join creates it again. */
 	if (ch->n == 0 && !ch->freeing) {
 		hmap_del(&channels, ch->name, ch->len);
+		free(ch->per);
 		free(ch->name);
 		free(ch);
 	}
@@ -171,6 +209,7 @@ hub_free(struct mchannel *ch)
 		hub_member_free(m, false);
 	}
 	hmap_del(&channels, ch->name, ch->len);
+	free(ch->per);
 	free(ch->name);
 	free(ch);
 }
@@ -247,6 +286,7 @@ hub_join(struct worker *w, uint64_t tag, const uint8_t *payload,
 		TAILQ_INSERT_TAIL(&ch->members, m, in_channel);
 		TAILQ_INSERT_TAIL(&s->members, m, in_session);
 		ch->n++;
+		hub_count(ch, s->serial, 1);
 	}
 	uids = json_array();
 	TAILQ_FOREACH(m, &ch->members, in_channel) {

@@ -318,6 +318,68 @@ ipc_chan_send(struct ipc_chan *chan, uint16_t type, uint64_t tag,
 	return 0;
 }
 
+void *
+ipc_push_encode(const struct ipc_push *m, size_t *ret_len)
+{
+	struct ipc_ch_push	*p;
+	size_t			 len;
+	char			*q;
+
+	len = sizeof *p + m->channel_len + m->route_len + m->uid_len +
+	    m->body_len;
+	if (len > IPC_MAX_PAYLOAD || m->channel_len > UINT16_MAX ||
+	    m->route_len > UINT16_MAX || m->uid_len > UINT16_MAX) {
+		return NULL;
+	}
+	p = xcalloc(1, len);
+	p->exclude = m->exclude;
+	p->from = m->from;
+	p->channel_len = (uint16_t)m->channel_len;
+	p->route_len = (uint16_t)m->route_len;
+	p->uid_len = (uint16_t)m->uid_len;
+	p->body_len = (uint32_t)m->body_len;
+	q = (char *)(p + 1);
+	memcpy(q, m->channel, m->channel_len);
+	q += m->channel_len;
+	memcpy(q, m->route, m->route_len);
+	q += m->route_len;
+	if (m->uid_len > 0) {
+		memcpy(q, m->uid, m->uid_len);
+		q += m->uid_len;
+	}
+	memcpy(q, m->body, m->body_len);
+	*ret_len = len;
+	return p;
+}
+
+int
+ipc_push_decode(const void *payload, size_t len, struct ipc_push *ret)
+{
+	struct ipc_ch_push	 p;
+	const char		*q;
+
+	if (len < sizeof p) {
+		return -EBADMSG;
+	}
+	memcpy(&p, payload, sizeof p);
+	if (len != sizeof p + p.channel_len + p.route_len + p.uid_len +
+	    p.body_len) {
+		return -EBADMSG;
+	}
+	q = (const char *)payload + sizeof p;
+	ret->exclude = p.exclude;
+	ret->from = p.from;
+	ret->channel = q;
+	ret->channel_len = p.channel_len;
+	ret->route = q += p.channel_len;
+	ret->route_len = p.route_len;
+	ret->uid = q += p.route_len;
+	ret->uid_len = p.uid_len;
+	ret->body = q + p.uid_len;
+	ret->body_len = p.body_len;
+	return 0;
+}
+
 size_t
 ipc_chan_queued(const struct ipc_chan *chan)
 {

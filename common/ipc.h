@@ -107,6 +107,29 @@ struct ipc_ch_push {
 	/* channel, route, uid, body */
 };
 
+/* A channel push (IPC_CH_PUSH, IPC_CH_DELIVER), decoded: views, no copies. */
+struct ipc_push {
+	uint64_t	 exclude;
+	uint32_t	 from;
+	const char	*channel;
+	size_t		 channel_len;
+	const char	*route;
+	size_t		 route_len;
+	const char	*uid;		/* NULL or uid_len 0: every member */
+	size_t		 uid_len;
+	const char	*body;
+	size_t		 body_len;
+};
+
+/*
+ * Lays out <m> as a struct ipc_ch_push payload. Returns it (the caller's
+ * to free) and its length in <ret_len>, or NULL when it would not fit
+ * IPC_MAX_PAYLOAD or a length its field.
+ */
+void	*ipc_push_encode(const struct ipc_push *m, size_t *ret_len);
+/* Reads a payload into <ret>, pointing into it. Returns 0 or -EBADMSG. */
+int	 ipc_push_decode(const void *payload, size_t len, struct ipc_push *ret);
+
 /*
  * The counters a worker reports every second. Totals are since the worker
  * started; gauges are current values.

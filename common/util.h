@@ -43,7 +43,6 @@ bool	 addr_equal(const struct addr *a, const struct addr *b);
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t now_coarse_ms(void);	/* CLOCK_MONOTONIC_COARSE: cheap, ~4 ms */
 uint64_t now_us(void);
-double	 now_real(void);		/* CLOCK_REALTIME, in seconds */
 
 int	 fd_nonblock(int fd);
 int	 fd_cloexec(int fd, bool on);

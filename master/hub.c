@@ -128,43 +128,45 @@ hub_has_members(const struct mchannel *ch, uint32_t serial)
 }
 
 /*
- * Sends <route>/<body> to <ch>'s members, on the workers that have some;
- * a worker filters by <uid> itself, so this costs one look per worker.
+ * Sends a push payload to the workers that have members of <ch>, but
+ * <from>; a worker filters by uid itself, so this is one look per worker.
  */
 static void
-hub_fanout(struct mchannel *ch, uint32_t from, uint64_t exclude,
-    const char *uid, size_t uid_len, const char *route, size_t route_len,
-    const char *body, size_t body_len)
+hub_forward(struct mchannel *ch, uint32_t from, const void *payload,
+    size_t len)
 {
-	struct ipc_ch_push	*p;
-	struct worker		*w;
-	size_t			 len;
-	char			*q;
+	struct worker	*w;
 
-	len = sizeof *p + ch->len + route_len + uid_len + body_len;
-	if (len > IPC_MAX_PAYLOAD) {
-		log_warn("channel %s: push of %zu bytes is too large to relay",
-		    ch->name, len);
-		return;
-	}
-	p = xcalloc(1, len);
-	p->exclude = exclude;
-	p->from = from;
-	p->channel_len = (uint16_t)ch->len;
-	p->route_len = (uint16_t)route_len;
-	p->uid_len = (uint16_t)uid_len;
-	p->body_len = (uint32_t)body_len;
-	q = (char *)(p + 1);
-	memcpy(q, ch->name, ch->len);
-	memcpy(q += ch->len, route, route_len);
-	memcpy(q += route_len, uid, uid_len);
-	memcpy(q + uid_len, body, body_len);
 	TAILQ_FOREACH(w, &master->workers, entry) {
 		if (w->serial != from && w->state != WORKER_EXITING &&
 		    hub_has_members(ch, w->serial)) {
-			ipc_chan_send(w->chan, IPC_CH_DELIVER, 0, p, len, -1);
+			ipc_chan_send(w->chan, IPC_CH_DELIVER, 0, payload, len,
+			    -1);
 		}
 	}
+}
+
+/* A member's leave push, to the rest of the channel. */
+static void
+hub_leave_push(struct mchannel *ch, const struct mmember *m)
+{
+	struct ipc_push	 push;
+	size_t		 len;
+	void		*p;
+
+	memset(&push, 0, sizeof push);
+	push.channel = ch->name;
+	push.channel_len = ch->len;
+	push.route = m->leave_route;
+	push.route_len = strlen(m->leave_route);
+	push.body = m->leave_body;
+	push.body_len = strlen(m->leave_body);
+	if ((p = ipc_push_encode(&push, &len)) == NULL) {
+		log_warn("channel %s: leave push too large to relay",
+		    ch->name);
+		return;
+	}
+	hub_forward(ch, 0, p, len);
 	free(p);
 }
 
@@ -178,9 +180,7 @@ hub_member_free(struct mmember *m, bool leave_push)
 	ch->n--;
 	hub_count(ch, m->s->serial, -1);
 	if (leave_push && m->leave_route != NULL && ch->n > 0) {
-		hub_fanout(ch, 0, 0, NULL, 0, m->leave_route,
-		    strlen(m->leave_route), m->leave_body,
-		    strlen(m->leave_body));
+		hub_leave_push(ch, m);
 	}
 	if (TAILQ_EMPTY(&m->s->members)) {
 		hmap_del(&sessions, (const char *)&m->s->id, sizeof m->s->id);
@@ -337,25 +337,20 @@ hub_session_closed(uint64_t id)
 	}
 }
 
+/* A worker's push: relayed as it came to the other workers with members. */
 static void
 hub_push(struct worker *w, const uint8_t *payload, size_t len)
 {
-	const struct ipc_ch_push	*p = (const void *)payload;
-	const char			*name;
-	struct mchannel			*ch;
+	struct ipc_push		 push;
+	struct mchannel		*ch;
 
-	if (len < sizeof *p || len != sizeof *p + p->channel_len +
-	    p->route_len + p->uid_len + p->body_len) {
+	if (ipc_push_decode(payload, len, &push) != 0) {
 		return;
 	}
-	name = (const char *)(p + 1);
-	if ((ch = hmap_get(&channels, name, p->channel_len)) == NULL) {
-		return;
+	ch = hmap_get(&channels, push.channel, push.channel_len);
+	if (ch != NULL) {
+		hub_forward(ch, w->serial, payload, len);
 	}
-	hub_fanout(ch, w->serial, p->exclude,
-	    name + p->channel_len + p->route_len, p->uid_len,
-	    name + p->channel_len, p->route_len,
-	    name + p->channel_len + p->route_len + p->uid_len, p->body_len);
 }
 
 static void

@@ -213,7 +213,8 @@ listen_adopt_systemd(void)
 {
 	int	 n, i;
 
-	n = sdnotify_listen_fds(&master->sd_names);
+	/* Matched by address, so the names are not needed. */
+	n = sdnotify_listen_fds(NULL);
 	if (n <= 0) {
 		return;
 	}

@@ -270,7 +270,6 @@ main(int argc, char **argv)
 		master->conf_path = xstrdup(path);
 	}
 	master->pid = getpid();
-	master->started = now_real();
 	master->started_ms = now_ms();
 	master->admin_fd = -1;
 	master->metrics_fd = -1;

@@ -87,13 +87,11 @@ struct master {
 	struct conf		*conf;
 	char			*conf_path;
 	pid_t			 pid;
-	double			 started;	/* wall clock */
 	uint64_t		 started_ms;
 
 	struct listener		*listeners;
 	size_t			 n_listeners;
 	int			*sd_fds;	/* from systemd, unused so far */
-	char			**sd_names;
 	int			 n_sd_fds;
 
 	struct slot		*slots;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,9 @@ spawn_schedule(struct slot *s)
 	struct timeval	 tv;
 
 	if (s->respawn == NULL) {
-		s->respawn = evtimer_new(master->base, spawn_respawn_cb, s);
+		/* By index: the slot table moves when a reload resizes it. */
+		s->respawn = evtimer_new(master->base, spawn_respawn_cb,
+		    (void *)(intptr_t)s->index);
 	}
 	tv.tv_sec = (time_t)(s->backoff_ms / 1000);
 	tv.tv_usec = (suseconds_t)(s->backoff_ms % 1000) * 1000;
@@ -154,10 +157,14 @@ spawn_schedule(struct slot *s)
 static void
 spawn_respawn_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct slot	*s = arg;
+	size_t		 i = (size_t)(intptr_t)arg;
+	struct slot	*s;
 
-	if (master->stopping || s->current != NULL ||
-	    (size_t)s->index >= master->n_slots) {
+	if (master->stopping || i >= master->n_slots) {
+		return;
+	}
+	s = &master->slots[i];
+	if (s->current != NULL) {
 		return;
 	}
 	if (spawn_worker(s->index) != 0) {
@@ -381,13 +388,6 @@ spawn_resize_slots(size_t n)
 	for (i = master->n_slots; i < n; i++) {
 		memset(&master->slots[i], 0, sizeof master->slots[i]);
 		master->slots[i].index = (int)i;
-	}
-	/* Timers point at their slot: the array may have moved. */
-	for (i = 0; i < n && i < master->n_slots; i++) {
-		if (master->slots[i].respawn != NULL) {
-			event_free(master->slots[i].respawn);
-			master->slots[i].respawn = NULL;
-		}
 	}
 	master->n_slots = n;
 	return 0;

@@ -232,100 +232,83 @@ channel_leave(struct conn *c, const char *name)
 	free(l);
 }
 
-/* Delivers to the local members of <ch> that match; returns how many. */
-static unsigned
-channel_deliver_local(struct wchannel *ch, const char *route,
-    size_t route_len, const char *uid, size_t uid_len, uint64_t exclude,
-    const char *body, size_t body_len)
+/* Delivers <m> to the local members of <ch> that match. */
+static void
+channel_deliver_local(struct wchannel *ch, const struct ipc_push *m)
 {
-	struct wmember	*m, *tm;
-	char		 r[MSG_ROUTE_MAX + 1];
-	unsigned	 n = 0;
+	struct wmember	*w, *tw;
+	char		 route[MSG_ROUTE_MAX + 1];
 
-	if (route_len > MSG_ROUTE_MAX) {
-		return 0;
+	if (m->route_len > MSG_ROUTE_MAX) {
+		return;
 	}
-	memcpy(r, route, route_len);
-	r[route_len] = '\0';
-	TAILQ_FOREACH_SAFE(m, &ch->members, in_channel, tm) {
-		if (m->c->id == exclude) {
+	memcpy(route, m->route, m->route_len);
+	route[m->route_len] = '\0';
+	TAILQ_FOREACH_SAFE(w, &ch->members, in_channel, tw) {
+		if (w->c->id == m->exclude) {
 			continue;
 		}
-		if (uid_len > 0 && (m->c->uid == NULL ||
-		    strlen(m->c->uid) != uid_len ||
-		    memcmp(m->c->uid, uid, uid_len) != 0)) {
+		if (m->uid_len > 0 && (w->c->uid == NULL ||
+		    strlen(w->c->uid) != m->uid_len ||
+		    memcmp(w->c->uid, m->uid, m->uid_len) != 0)) {
 			continue;
 		}
-		/* A full send buffer closes that member (and frees m). */
-		if (conn_push(m->c, r, body, body_len) == 0) {
-			n++;
-		}
+		/* A full send buffer closes that member (and frees w). */
+		conn_push(w->c, route, m->body, m->body_len);
 	}
-	return n;
 }
 
 /*
  * Pushes <body> on <route> to every member of channel <name> on every
  * worker, or only to those whose uid is <uid> (when not NULL), never to
- * session <exclude>. Returns 0, or -ENOENT when the channel is unknown
- * here (it may still have members elsewhere: the push is relayed anyway).
+ * session <exclude>: here at once, elsewhere through the master. Returns
+ * 0, or -EMSGSIZE when the push is too large to relay.
  */
 int
 channel_push(const char *name, const char *route, const char *uid,
     uint64_t exclude, const char *body, size_t body_len)
 {
-	struct ipc_ch_push	*p;
-	struct wchannel		*ch;
-	size_t			 nl = strlen(name), rl = strlen(route);
-	size_t			 ul = uid ? strlen(uid) : 0, len;
-	char			*q;
+	struct ipc_push	 m;
+	struct wchannel	*ch;
+	size_t		 len;
+	void		*p;
 
-	len = sizeof *p + nl + rl + ul + body_len;
-	if (rl > MSG_ROUTE_MAX || len > IPC_MAX_PAYLOAD) {
+	m.exclude = exclude;
+	m.from = worker->serial;
+	m.channel = name;
+	m.channel_len = strlen(name);
+	m.route = route;
+	m.route_len = strlen(route);
+	m.uid = uid;
+	m.uid_len = uid != NULL ? strlen(uid) : 0;
+	m.body = body;
+	m.body_len = body_len;
+	if (m.route_len > MSG_ROUTE_MAX ||
+	    (p = ipc_push_encode(&m, &len)) == NULL) {
 		return -EMSGSIZE;
 	}
-	ch = channel_get(name, nl, false);
-	if (ch != NULL) {
-		channel_deliver_local(ch, route, rl, uid, ul, exclude, body,
-		    body_len);
+	if ((ch = channel_get(name, m.channel_len, false)) != NULL) {
+		channel_deliver_local(ch, &m);
 	}
-	p = xcalloc(1, len);
-	p->exclude = exclude;
-	p->from = worker->serial;
-	p->channel_len = (uint16_t)nl;
-	p->route_len = (uint16_t)rl;
-	p->uid_len = (uint16_t)ul;
-	p->body_len = (uint32_t)body_len;
-	q = (char *)(p + 1);
-	memcpy(q, name, nl);
-	memcpy(q += nl, route, rl);
-	memcpy(q += rl, uid, ul);
-	memcpy(q + ul, body, body_len);
 	ipc_chan_send(worker->chan, IPC_CH_PUSH, 0, p, len, -1);
 	free(p);
-	return ch != NULL ? 0 : -ENOENT;
+	return 0;
 }
 
 /* A push the master relays from another worker. */
 static void
 channel_deliver(const char *payload, size_t len)
 {
-	const struct ipc_ch_push	*p = (const void *)payload;
-	const char			*name;
-	struct wchannel			*ch;
+	struct ipc_push	 m;
+	struct wchannel	*ch;
 
-	if (len < sizeof *p || len != sizeof *p + p->channel_len +
-	    p->route_len + p->uid_len + p->body_len) {
+	if (ipc_push_decode(payload, len, &m) != 0) {
 		log_warn("bad channel push from the master");
 		return;
 	}
-	name = (const char *)(p + 1);
-	if ((ch = channel_get(name, p->channel_len, false)) == NULL) {
-		return;
+	if ((ch = channel_get(m.channel, m.channel_len, false)) != NULL) {
+		channel_deliver_local(ch, &m);
 	}
-	channel_deliver_local(ch, name + p->channel_len, p->route_len,
-	    name + p->channel_len + p->route_len, p->uid_len, p->exclude,
-	    name + p->channel_len + p->route_len + p->uid_len, p->body_len);
 }
 
 /* Destroys channel <name> everywhere. */

@@ -234,7 +234,6 @@ conn_close_gently(struct conn *c, const char *why)
 	}
 	conn_log(c, LOG_LEVEL_DEBUG, "closing after flush: %s", why);
 	conn_set_state(c, CONN_CLOSING);
-	c->closing_ms = now_coarse_ms();
 	event_del(&c->ev_read);
 	conn_timer_in(c, CONN_LINGER_MS);
 	if (worker->active != c) {

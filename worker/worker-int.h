@@ -133,7 +133,6 @@ struct conn {
 	uint64_t		 created_ms;
 	uint64_t		 last_io_ms;
 	uint64_t		 last_hb_ms;
-	uint64_t		 closing_ms;
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
 	union {

@@ -213,6 +213,52 @@ TEST(chan_queues_in_order)
 	free(tx);
 }
 
+TEST(push_round_trip)
+{
+	struct ipc_push	 m, back;
+	static char	 big[IPC_MAX_PAYLOAD];
+	size_t		 len;
+	char		*p;
+
+	memset(&m, 0, sizeof m);
+	m.exclude = 42;
+	m.from = 7;
+	m.channel = "room1";
+	m.channel_len = 5;
+	m.route = "onChat";
+	m.route_len = 6;
+	m.uid = "bob*room1";
+	m.uid_len = 9;
+	m.body = "{\"msg\":\"hi\"}";
+	m.body_len = 12;
+	p = ipc_push_encode(&m, &len);
+	ASSERT_TRUE(p != NULL);
+	ASSERT_UEQ(len, sizeof(struct ipc_ch_push) + 5 + 6 + 9 + 12);
+	ASSERT_EQ(ipc_push_decode(p, len, &back), 0);
+	ASSERT_UEQ(back.exclude, 42);
+	ASSERT_UEQ(back.from, 7);
+	ASSERT_MEM_EQ(back.channel, back.channel_len, "room1", 5);
+	ASSERT_MEM_EQ(back.route, back.route_len, "onChat", 6);
+	ASSERT_MEM_EQ(back.uid, back.uid_len, "bob*room1", 9);
+	ASSERT_MEM_EQ(back.body, back.body_len, "{\"msg\":\"hi\"}", 12);
+	/* A length that does not match the payload is refused. */
+	ASSERT_EQ(ipc_push_decode(p, len - 1, &back), -EBADMSG);
+	ASSERT_EQ(ipc_push_decode(p, 3, &back), -EBADMSG);
+	free(p);
+	/* No uid: every member. */
+	m.uid = NULL;
+	m.uid_len = 0;
+	p = ipc_push_encode(&m, &len);
+	ASSERT_EQ(ipc_push_decode(p, len, &back), 0);
+	ASSERT_UEQ(back.uid_len, 0);
+	ASSERT_MEM_EQ(back.body, back.body_len, "{\"msg\":\"hi\"}", 12);
+	free(p);
+	/* Too large to relay. */
+	m.body = big;
+	m.body_len = sizeof big;
+	ASSERT_TRUE(ipc_push_encode(&m, &len) == NULL);
+}
+
 TEST(stats_names)
 {
 	ASSERT_UEQ(WORKER_STATS_N, sizeof(struct worker_stats) / 8);
@@ -230,6 +276,7 @@ main(void)
 	RUN(pass_descriptor);
 	RUN(bad_version_and_length);
 	RUN(chan_queues_in_order);
+	RUN(push_round_trip);
 	RUN(stats_names);
 	TEST_DONE();
 }

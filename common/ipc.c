@@ -10,9 +10,12 @@
 
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +51,7 @@ struct ipc_chan {
 	int			 fd;
 	struct event		*ev_read;
 	struct event		*ev_write;
+	struct event		*ev_fail;	/* runs close_cb from the loop */
 	ipc_msg_cb		 msg_cb;
 	ipc_close_cb		 close_cb;
 	void			*arg;
@@ -72,9 +76,9 @@ ipc_send(int sock, const struct ipc_hdr *hdr, const void *payload, int fd)
 	iov[0].iov_base = (void *)hdr;
 	iov[0].iov_len = sizeof *hdr;
 	iov[1].iov_base = (void *)payload;
-	iov[1].iov_len = hdr->len;
+	iov[1].iov_len = hdr->flags & IPC_F_MEMFD ? 0 : hdr->len;
 	mh.msg_iov = iov;
-	mh.msg_iovlen = hdr->len > 0 ? 2 : 1;
+	mh.msg_iovlen = iov[1].iov_len > 0 ? 2 : 1;
 	if (fd != -1) {
 		memset(&cm, 0, sizeof cm);
 		mh.msg_control = cm.buf;
@@ -146,7 +150,9 @@ ipc_recv(int sock, struct ipc_hdr *ret_hdr, void *payload, size_t size,
 	}
 	if ((size_t)n < sizeof *ret_hdr || (mh.msg_flags & MSG_TRUNC) ||
 	    ret_hdr->version != IPC_VERSION ||
-	    ret_hdr->len != (size_t)n - sizeof *ret_hdr) {
+	    (ret_hdr->flags & IPC_F_MEMFD ? (size_t)n != sizeof *ret_hdr ||
+	    fd == -1 || ret_hdr->len > IPC_MAX_MESSAGE :
+	    ret_hdr->len != (size_t)n - sizeof *ret_hdr)) {
 		if (fd != -1) {
 			close(fd);
 		}
@@ -156,6 +162,11 @@ ipc_recv(int sock, struct ipc_hdr *ret_hdr, void *payload, size_t size,
 	return (int)n;
 }
 
+/*
+ * Marks the channel closed. The owner hears of it from the event loop,
+ * never from inside the send or receive that found it, so a close
+ * callback cannot run in the middle of its own caller's work.
+ */
 static void
 ipc_chan_fail(struct ipc_chan *chan)
 {
@@ -165,9 +176,82 @@ ipc_chan_fail(struct ipc_chan *chan)
 	chan->closed = true;
 	event_del(chan->ev_read);
 	event_del(chan->ev_write);
+	event_active(chan->ev_fail, EV_TIMEOUT, 0);
+}
+
+static void
+ipc_chan_failed(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipc_chan	*chan = arg;
+
 	if (chan->close_cb != NULL) {
 		chan->close_cb(chan, chan->arg);
 	}
+}
+
+/*
+ * Reads the <len> bytes of a memfd payload into a new buffer (NUL added)
+ * and closes <fd>. Returns the buffer, the caller's to free, or NULL when
+ * the memfd does not hold exactly <len> bytes.
+ */
+static uint8_t *
+ipc_memfd_read(int fd, size_t len)
+{
+	struct stat	 st;
+	uint8_t		*buf;
+	size_t		 off = 0;
+	ssize_t		 n;
+
+	if (fstat(fd, &st) == -1 || (uint64_t)st.st_size != len) {
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc(len + 1);
+	while (off < len) {
+		n = pread(fd, buf + off, len - off, (off_t)off);
+		if (n == -1 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		off += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* A memfd holding <len> bytes of <payload>, sealed; or -errno. */
+static int
+ipc_memfd_make(const void *payload, size_t len)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+	int	 fd, r;
+
+	fd = memfd_create("shaddock-ipc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd == -1) {
+		return -errno;
+	}
+	while (off < len) {
+		n = write(fd, (const uint8_t *)payload + off, len - off);
+		if (n == -1 && errno == EINTR) {
+			continue;
+		}
+		if (n == -1) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		off += (size_t)n;
+	}
+	/* The receiver reads what was written, and nothing else can. */
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	    F_SEAL_SEAL);
+	return fd;
 }
 
 static void
@@ -176,6 +260,7 @@ ipc_chan_read(evutil_socket_t fd, short what, void *arg)
 	struct ipc_chan	*chan = arg;
 	struct ipc_hdr	 hdr;
 	static uint8_t	 buf[IPC_MAX_PAYLOAD + 1];
+	uint8_t		*big;
 	int		 n, rfd, count;
 
 	/* A bounded batch, so one busy channel cannot starve the loop. */
@@ -192,6 +277,17 @@ ipc_chan_read(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0) {
 			ipc_chan_fail(chan);
 			return;
+		}
+		if (hdr.flags & IPC_F_MEMFD) {
+			if ((big = ipc_memfd_read(rfd, hdr.len)) == NULL) {
+				log_warn("control channel: dropped a message "
+				    "whose memfd does not hold %u bytes",
+				    hdr.len);
+				continue;
+			}
+			chan->msg_cb(chan, &hdr, big, -1, chan->arg);
+			free(big);
+			continue;
 		}
 		buf[hdr.len] = '\0';
 		chan->msg_cb(chan, &hdr, buf, rfd, chan->arg);
@@ -211,7 +307,8 @@ ipc_chan_flush(struct ipc_chan *chan)
 			return;
 		}
 		STAILQ_REMOVE_HEAD(&chan->out, entry);
-		chan->queued -= o->hdr.len + sizeof o->hdr;
+		chan->queued -= (o->hdr.flags & IPC_F_MEMFD ? 0 :
+		    o->hdr.len) + sizeof o->hdr;
 		if (o->fd != -1) {
 			close(o->fd);
 		}
@@ -247,6 +344,7 @@ ipc_chan_create(struct event_base *base, int fd, ipc_msg_cb msg_cb,
 	chan->ev_read = event_new(base, fd, EV_READ | EV_PERSIST,
 	    ipc_chan_read, chan);
 	chan->ev_write = event_new(base, fd, EV_WRITE, ipc_chan_write, chan);
+	chan->ev_fail = event_new(base, -1, 0, ipc_chan_failed, chan);
 	event_add(chan->ev_read, NULL);
 	return chan;
 }
@@ -268,6 +366,7 @@ ipc_chan_destroy(struct ipc_chan *chan)
 	}
 	event_free(chan->ev_read);
 	event_free(chan->ev_write);
+	event_free(chan->ev_fail);
 	close(chan->fd);
 	free(chan);
 }
@@ -278,9 +377,9 @@ ipc_chan_send(struct ipc_chan *chan, uint16_t type, uint64_t tag,
 {
 	struct ipc_hdr	 hdr;
 	struct ipc_out	*o;
-	int		 r;
+	int		 r, memfd = -1;
 
-	if (len > IPC_MAX_PAYLOAD) {
+	if (len > IPC_MAX_MESSAGE) {
 		return -EMSGSIZE;
 	}
 	if (chan->closed) {
@@ -291,30 +390,49 @@ ipc_chan_send(struct ipc_chan *chan, uint16_t type, uint64_t tag,
 	hdr.type = type;
 	hdr.len = (uint32_t)len;
 	hdr.tag = tag;
+	if (len > IPC_MAX_PAYLOAD) {
+		if (fd != -1) {
+			return -EINVAL;
+		}
+		if ((memfd = ipc_memfd_make(payload, len)) < 0) {
+			return memfd;
+		}
+		hdr.flags = IPC_F_MEMFD;
+		fd = memfd;
+		len = 0;
+	}
+	r = -EAGAIN;
 	if (STAILQ_EMPTY(&chan->out)) {
 		r = ipc_send(chan->fd, &hdr, payload, fd);
-		if (r == 0) {
-			return 0;
-		}
-		if (r != -EAGAIN && r != -ENOBUFS) {
+		if (r != 0 && r != -EAGAIN && r != -ENOBUFS) {
+			if (memfd != -1) {
+				close(memfd);
+			}
 			ipc_chan_fail(chan);
 			return -EPIPE;
 		}
 	}
-	o = xmalloc(sizeof *o + len);
-	o->hdr = hdr;
-	o->fd = -1;
-	if (fd != -1 && (o->fd = dup(fd)) == -1) {
-		r = -errno;
-		free(o);
-		return r;
+	if (r != 0) {
+		o = xmalloc(sizeof *o + len);
+		o->hdr = hdr;
+		o->fd = memfd;
+		if (fd != -1 && memfd == -1 && (o->fd = dup(fd)) == -1) {
+			r = -errno;
+			free(o);
+			return r;
+		}
+		if (len > 0) {
+			memcpy(o->payload, payload, len);
+		}
+		STAILQ_INSERT_TAIL(&chan->out, o, entry);
+		chan->queued += (hdr.flags & IPC_F_MEMFD ? 0 : len) +
+		    sizeof hdr;
+		event_add(chan->ev_write, NULL);
+		return 0;
 	}
-	if (len > 0) {
-		memcpy(o->payload, payload, len);
+	if (memfd != -1) {
+		close(memfd);
 	}
-	STAILQ_INSERT_TAIL(&chan->out, o, entry);
-	chan->queued += len + sizeof hdr;
-	event_add(chan->ev_write, NULL);
 	return 0;
 }
 
@@ -327,7 +445,7 @@ ipc_push_encode(const struct ipc_push *m, size_t *ret_len)
 
 	len = sizeof *p + m->channel_len + m->route_len + m->uid_len +
 	    m->body_len;
-	if (len > IPC_MAX_PAYLOAD || m->channel_len > UINT16_MAX ||
+	if (len > IPC_MAX_MESSAGE || m->channel_len > UINT16_MAX ||
 	    m->route_len > UINT16_MAX || m->uid_len > UINT16_MAX) {
 		return NULL;
 	}

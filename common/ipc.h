@@ -6,7 +6,9 @@
  * SOCK_SEQPACKET socketpair, one message per packet. Every message starts
  * with struct ipc_hdr; listener descriptors travel with SCM_RIGHTS. A
  * struct ipc_chan queues what the peer cannot take yet, so neither side
- * ever blocks on the other.
+ * ever blocks on the other. A payload larger than one packet may carry
+ * (IPC_MAX_PAYLOAD) travels in a sealed memfd sent with the header, so a
+ * broadcast or a channel push of a whole package body fits.
  *
  * Bump IPC_VERSION on any change to a message type or payload layout.
  * (Master and workers are one binary, but a worker forked from an old
@@ -20,8 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_VERSION		2
-#define IPC_MAX_PAYLOAD		(60 * 1024)
+#define IPC_VERSION		3
+#define IPC_MAX_PAYLOAD		(60 * 1024)	/* in the packet itself */
+#define IPC_MAX_MESSAGE		(32 * 1024 * 1024)	/* through a memfd */
+
+#define IPC_F_MEMFD		0x1	/* the payload is in the sent fd */
 
 enum ipc_type {
 	/* 0x1xx: master to worker. */
@@ -53,8 +58,10 @@ enum ipc_type {
 struct ipc_hdr {
 	uint16_t	 version;
 	uint16_t	 type;
-	uint32_t	 len;		/* payload bytes after the header */
+	uint32_t	 len;		/* payload bytes */
 	uint64_t	 tag;		/* pairs requests and replies */
+	uint32_t	 flags;		/* IPC_F_* */
+	uint32_t	 pad;
 };
 
 struct ipc_listener {
@@ -124,7 +131,7 @@ struct ipc_push {
 /*
  * Lays out <m> as a struct ipc_ch_push payload. Returns it (the caller's
  * to free) and its length in <ret_len>, or NULL when it would not fit
- * IPC_MAX_PAYLOAD or a length its field.
+ * IPC_MAX_MESSAGE or a length its field.
  */
 void	*ipc_push_encode(const struct ipc_push *m, size_t *ret_len);
 /* Reads a payload into <ret>, pointing into it. Returns 0 or -EBADMSG. */
@@ -177,7 +184,11 @@ struct ipc_chan;
  */
 typedef void (*ipc_msg_cb)(struct ipc_chan *chan, const struct ipc_hdr *hdr,
     const void *payload, int fd, void *arg);
-/* Called once when the peer has gone (EOF or error). */
+/*
+ * Called once when the peer has gone (EOF or error), from the event loop
+ * (never from inside ipc_chan_send() or a message callback). The channel
+ * may be destroyed from inside.
+ */
 typedef void (*ipc_close_cb)(struct ipc_chan *chan, void *arg);
 
 struct ipc_chan	*ipc_chan_create(struct event_base *base, int fd,
@@ -187,8 +198,10 @@ void		 ipc_chan_destroy(struct ipc_chan *chan);
 
 /*
  * Sends (or queues) one message. <fd>, when not -1, is sent with it and
- * stays the caller's. Returns 0, -EMSGSIZE when <len> exceeds
- * IPC_MAX_PAYLOAD, or -EPIPE once the channel is closed.
+ * stays the caller's. A payload over IPC_MAX_PAYLOAD goes in a memfd and
+ * cannot come with an <fd> of its own (-EINVAL). Returns 0, -EMSGSIZE
+ * when <len> exceeds IPC_MAX_MESSAGE, -errno when the memfd cannot be
+ * made, or -EPIPE once the channel is closed.
  */
 int		 ipc_chan_send(struct ipc_chan *chan, uint16_t type,
 		     uint64_t tag, const void *payload, size_t len, int fd);
@@ -200,9 +213,10 @@ size_t		 ipc_chan_queued(const struct ipc_chan *chan);
 int		 ipc_send(int sock, const struct ipc_hdr *hdr,
 		     const void *payload, int fd);
 /*
- * Receives one message. Returns the packet's size (header included, so
- * never 0 for a message), 0 on EOF, or -errno (-EAGAIN: nothing waits,
- * -EBADMSG: a malformed message, dropped).
+ * Receives one packet. Returns its size (header included, so never 0 for
+ * a message), 0 on EOF, or -errno (-EAGAIN: nothing waits, -EBADMSG: a
+ * malformed message, dropped). For an IPC_F_MEMFD message the payload is
+ * not read: <*ret_fd> is the memfd holding <ret_hdr->len> bytes.
  */
 int		 ipc_recv(int sock, struct ipc_hdr *ret_hdr, void *payload,
 		     size_t size, int *ret_fd);

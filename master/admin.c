@@ -33,11 +33,18 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/message.h"
 #include "common/xmalloc.h"
 #include "master/master.h"
 
-#define ADMIN_MAX_LINE		8192
+/*
+ * A command line may hold a broadcast of a whole package body: the limit
+ * is max_package_size plus room for the words around it.
+ */
+#define ADMIN_LINE_SLACK	1024
 #define ADMIN_MAX_WORDS		16	/* more are read raw */
+#define ADMIN_MAX_CLIENTS	64
+#define ADMIN_IDLE_TIMEOUT_S	60
 #define GATHER_TIMEOUT_MS	3000
 
 struct admin_client {
@@ -49,8 +56,10 @@ struct admin_client {
 	bool			 busy;		/* waiting for workers */
 	bool			 closing;	/* close once written */
 	bool			 gone;		/* the peer left while busy */
+	bool			 eof;		/* the peer sent its FIN */
 	const char		*raw;		/* the command line, while run */
 	struct gather		*gather;
+	struct event		*resume;	/* reads on after a late answer */
 };
 
 struct admin_cmd {
@@ -71,7 +80,9 @@ static void	admin_reload(struct admin_client *, char **, int);
 static void	admin_kick(struct admin_client *, char **, int);
 static void	admin_broadcast(struct admin_client *, char **, int);
 static void	admin_client_free(struct admin_client *);
-static void	admin_next(struct admin_client *);
+static void	admin_read(struct admin_client *);
+static void	admin_linger(struct admin_client *);
+static void	admin_resume_cb(evutil_socket_t, short, void *);
 static void	admin_event_cb(struct bufferevent *, short, void *);
 
 static const struct admin_cmd admin_cmds[] = {
@@ -132,9 +143,16 @@ admin_reply(struct admin_client *c, bool ok, const char *text)
 		evbuffer_add_printf(out, "%s%s%s\n", ok ? "" : "error: ",
 		    text, len > 0 && text[len - 1] == '\n' ? "" : "\n");
 	}
-	c->busy = false;
 	c->gather = NULL;
-	admin_next(c);
+	if (c->busy) {
+		/*
+		 * A late answer (workers, a reload): the next command is
+		 * read from the loop, never from inside this call, so an
+		 * answer can never recurse into the reader.
+		 */
+		c->busy = false;
+		event_active(c->resume, EV_TIMEOUT, 0);
+	}
 }
 
 /* Answers <c> with the text in <b>, which is freed. */
@@ -505,12 +523,13 @@ admin_kick_done(struct gather *g, void *arg)
 
 /*
  * The command line after its first <words> words, as typed (spaces kept),
- * without a final "json"; a pointer into <buf>.
+ * without a final "json". The caller frees it.
  */
-static const char *
-admin_rest(const struct admin_client *c, int words, char *buf, size_t size)
+static char *
+admin_rest(const struct admin_client *c, int words)
 {
 	const char	*p = c->raw;
+	char		*buf;
 	size_t		 len;
 	int		 i;
 
@@ -519,7 +538,7 @@ admin_rest(const struct admin_client *c, int words, char *buf, size_t size)
 		p += strcspn(p, " \t");
 	}
 	p += strspn(p, " \t");
-	snprintf(buf, size, "%s", p);
+	buf = xstrdup(p);
 	len = strlen(buf);
 	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
 	    buf[len - 1] == '\r')) {
@@ -543,7 +562,7 @@ admin_kick(struct admin_client *c, char **argv, int argc)
 	struct worker	*w = NULL;
 	uint64_t	 id = 0;
 	size_t		 uidlen = 0;
-	char		 reason[ADMIN_MAX_LINE];
+	char		*reason;
 
 	if (argc < 3 || (strcmp(argv[1], "session") != 0 &&
 	    strcmp(argv[1], "uid") != 0)) {
@@ -551,17 +570,20 @@ admin_kick(struct admin_client *c, char **argv, int argc)
 		    "kick uid UID [REASON]");
 		return;
 	}
-	admin_rest(c, 3, reason, sizeof reason);
+	reason = admin_rest(c, 3);
 	if (strlen(reason) >= sizeof k->reason) {
+		free(reason);
 		admin_reply(c, false, "the reason is longer than 127 bytes");
 		return;
 	}
 	if (strcmp(argv[1], "session") == 0) {
 		if (parse_uint(argv[2], &id) != 0 || id == 0) {
+			free(reason);
 			admin_reply(c, false, "a session id is a number");
 			return;
 		}
 		if ((w = spawn_find_serial((uint32_t)(id >> 32))) == NULL) {
+			free(reason);
 			admin_reply(c, false, "no such session");
 			return;
 		}
@@ -573,6 +595,7 @@ admin_kick(struct admin_client *c, char **argv, int argc)
 	snprintf(k->reason, sizeof k->reason, "%s", *reason != '\0' ?
 	    reason : "kick");
 	memcpy(k + 1, argv[2], uidlen);
+	free(reason);
 	c->busy = true;
 	c->gather = gather_start(w, IPC_KICK, k, sizeof *k + uidlen,
 	    admin_kick_done, c);
@@ -584,31 +607,41 @@ admin_broadcast(struct admin_client *c, char **argv, int argc)
 {
 	json_error_t	 jerr;
 	json_t		*j;
-	char		 body[ADMIN_MAX_LINE], *payload, *s;
+	char		*body, *payload, *s;
 	size_t		 rlen, blen;
 
 	if (argc < 3) {
 		admin_reply(c, false, "usage: broadcast ROUTE JSON");
 		return;
 	}
-	admin_rest(c, 2, body, sizeof body);
-	j = json_loads(body, JSON_DECODE_ANY, &jerr);
+	rlen = strlen(argv[1]);
+	if (rlen > MSG_ROUTE_MAX) {
+		admin_reply(c, false, "the route is longer than 255 bytes");
+		return;
+	}
+	body = admin_rest(c, 2);
+	blen = strlen(body);
+	if (blen > master->conf->max_package_size) {
+		xasprintf(&s, "the body is longer than max_package_size (%ju "
+		    "bytes)", (uintmax_t)master->conf->max_package_size);
+		admin_reply(c, false, s);
+		free(s);
+		free(body);
+		return;
+	}
+	j = json_loadb(body, blen, JSON_DECODE_ANY, &jerr);
 	if (j == NULL) {
 		xasprintf(&s, "bad JSON: %s", jerr.text);
 		admin_reply(c, false, s);
 		free(s);
+		free(body);
 		return;
 	}
 	json_decref(j);
-	rlen = strlen(argv[1]);
-	blen = strlen(body);
-	if (rlen > 255 || rlen + blen + 1 > IPC_MAX_PAYLOAD) {
-		admin_reply(c, false, "route or body too long");
-		return;
-	}
 	payload = xmalloc(rlen + 1 + blen);
 	memcpy(payload, argv[1], rlen + 1);
 	memcpy(payload + rlen + 1, body, blen);
+	free(body);
 	c->busy = true;
 	c->gather = gather_start(NULL, IPC_BROADCAST, payload,
 	    rlen + 1 + blen, admin_broadcast_done, c);
@@ -663,33 +696,112 @@ out:
 	free(raw);
 }
 
-/* Runs the next complete command line, unless one is still running. */
+/*
+ * A client that says nothing for ADMIN_IDLE_TIMEOUT_S is closed; one that
+ * waits for an answer (a reload, the workers) is never timed out.
+ */
 static void
-admin_next(struct admin_client *c)
+admin_idle_timer(struct admin_client *c)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	char		*line;
-	size_t		 len;
+	struct timeval	 tv = { ADMIN_IDLE_TIMEOUT_S, 0 };
 
-	if (c->busy || c->closing) {
-		return;
-	}
-	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-	if (line == NULL) {
-		if (evbuffer_get_length(in) > ADMIN_MAX_LINE) {
-			admin_reply(c, false, "line too long");
-			c->closing = true;
+	bufferevent_set_timeouts(c->bev, c->busy ? NULL : &tv, NULL);
+}
+
+/* The longest command line this server reads. */
+static size_t
+admin_line_max(void)
+{
+	return master->conf->max_package_size + ADMIN_LINE_SLACK;
+}
+
+/*
+ * Refuses a line over the limit and closes: the rest of what the peer
+ * sends is read and dropped until its EOF.
+ */
+static void
+admin_too_long(struct admin_client *c)
+{
+	char	 text[64];
+
+	snprintf(text, sizeof text, "line too long (limit %zu bytes)",
+	    admin_line_max());
+	log_warn("admin socket: uid %u (pid %d): %s", (unsigned)c->uid,
+	    (int)c->pid, text);
+	evbuffer_drain(bufferevent_get_input(c->bev), (size_t)-1);
+	admin_reply(c, false, text);
+	c->closing = true;
+}
+
+/*
+ * Runs the complete command lines that wait, in order, until one has to
+ * wait for workers. This is the only caller of the dispatcher, and no
+ * answer calls it back: a command answered at once returns here and the
+ * loop goes on; a late answer wakes <c->resume>, which calls this again
+ * from the event loop.
+ */
+static void
+admin_read(struct admin_client *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_ptr	 eol;
+	size_t			 eol_len, len, max = admin_line_max();
+	char			*line;
+
+	while (!c->busy && !c->closing) {
+		len = evbuffer_get_length(in);
+		eol = evbuffer_search_eol(in, NULL, &eol_len,
+		    EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			if (len > max) {
+				admin_too_long(c);
+				break;
+			}
+			if (!c->eof || len == 0) {
+				break;
+			}
+			/* The last line came without its newline. */
+			eol.pos = (ev_ssize_t)len;
+			eol_len = 0;
 		}
-		return;
+		if ((size_t)eol.pos > max) {
+			admin_too_long(c);
+			break;
+		}
+		line = xmalloc((size_t)eol.pos + 1);
+		evbuffer_remove(in, line, (size_t)eol.pos);
+		line[eol.pos] = '\0';
+		evbuffer_drain(in, eol_len);
+		admin_dispatch(c, line);
+		free(line);
 	}
-	admin_dispatch(c, line);
-	free(line);
+	if (c->eof && !c->busy && !c->closing) {
+		/* Everything the peer sent is answered: close once written. */
+		c->closing = true;
+	}
+	if (!c->closing) {
+		admin_idle_timer(c);
+	}
+	if (c->closing) {
+		/* Nothing more is read; what is left is dropped. */
+		evbuffer_drain(in, (size_t)-1);
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) ==
+		    0) {
+			admin_linger(c);
+		}
+	}
 }
 
 static void
 admin_read_cb(struct bufferevent *bev, void *arg)
 {
-	admin_next(arg);
+	admin_read(arg);
+}
+
+static void
+admin_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	admin_read(arg);
 }
 
 /* Drops what a closing client still sends, until its EOF. */
@@ -699,24 +811,35 @@ admin_discard_cb(struct bufferevent *bev, void *arg)
 	evbuffer_drain(bufferevent_get_input(bev), (size_t)-1);
 }
 
+/*
+ * Ends a client whose answers are all written. Closing with unread input
+ * would reset the connection and could destroy the answer in flight, so
+ * unless the peer has already sent its FIN: send ours, read and drop
+ * until its EOF (or 2 s), then free.
+ */
+static void
+admin_linger(struct admin_client *c)
+{
+	struct timeval	 tv = { 2, 0 };
+
+	if (c->eof) {
+		admin_client_free(c);
+		return;
+	}
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_setcb(c->bev, admin_discard_cb, NULL, admin_event_cb, c);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
 static void
 admin_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct admin_client	*c = arg;
-	struct timeval		 tv = { 2, 0 };
 
-	if (!c->closing) {
-		return;
+	if (c->closing) {
+		admin_linger(c);
 	}
-	/*
-	 * Closing with unread input would reset the connection and could
-	 * destroy the answer in flight: send FIN, read to EOF, then free.
-	 */
-	shutdown(bufferevent_getfd(bev), SHUT_WR);
-	bufferevent_setcb(bev, admin_discard_cb, NULL, admin_event_cb, c);
-	bufferevent_set_timeouts(bev, &tv, NULL);
-	bufferevent_enable(bev, EV_READ);
-	c->busy = false;
 }
 
 static void
@@ -724,6 +847,19 @@ admin_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct admin_client	*c = arg;
 
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    !c->closing && !c->eof) {
+		/*
+		 * A half-close: what was sent is still answered (a last line
+		 * without its newline included), then the client is closed.
+		 */
+		c->eof = true;
+		bufferevent_disable(bev, EV_READ);
+		if (!c->busy) {
+			admin_read(c);
+		}
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		if (c->busy) {
 			/* Freed when the answer it waits for comes. */
@@ -749,6 +885,8 @@ admin_client_free(struct admin_client *c)
 		c->gather->done = NULL;
 	}
 	TAILQ_REMOVE(&master->admin_clients, c, entry);
+	master->n_admin_clients--;
+	event_free(c->resume);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -786,6 +924,16 @@ admin_allowed(uid_t uid, gid_t gid)
 	return false;
 }
 
+/* Answers <c> with one error and closes it, reading nothing. */
+static void
+admin_refuse(struct admin_client *c, const char *why)
+{
+	c->closing = true;
+	evbuffer_add_printf(bufferevent_get_output(c->bev), "error: %s\n\n",
+	    why);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
 static void
 admin_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -810,19 +958,28 @@ admin_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	c->pid = cred.pid;
 	c->bev = bufferevent_socket_new(master->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
+	c->resume = event_new(master->base, -1, 0, admin_resume_cb, c);
 	TAILQ_INSERT_TAIL(&master->admin_clients, c, entry);
+	master->n_admin_clients++;
 	bufferevent_setcb(c->bev, admin_read_cb, admin_write_cb,
 	    admin_event_cb, c);
+	/* Input beyond one line's limit waits in the kernel, not here. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, admin_line_max() + 2);
 	if (!admin_allowed(cred.uid, cred.gid)) {
 		log_warn("admin socket: refused uid %u (pid %d): not root, "
 		    "the owner or in admin_group", (unsigned)cred.uid,
 		    (int)cred.pid);
-		c->closing = true;
-		evbuffer_add_printf(bufferevent_get_output(c->bev),
-		    "error: permission denied\n\n");
-		bufferevent_enable(c->bev, EV_WRITE);
+		admin_refuse(c, "permission denied");
 		return;
 	}
+	if (master->n_admin_clients > ADMIN_MAX_CLIENTS) {
+		log_warn("admin socket: refused uid %u (pid %d): already %d "
+		    "admin connections", (unsigned)cred.uid, (int)cred.pid,
+		    ADMIN_MAX_CLIENTS);
+		admin_refuse(c, "too many admin connections");
+		return;
+	}
+	admin_idle_timer(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 

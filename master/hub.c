@@ -220,7 +220,7 @@ hub_reply(struct worker *w, uint64_t tag, json_t *j)
 	char	*s = json_dumps(j, JSON_COMPACT);
 
 	json_decref(j);
-	if (strlen(s) > IPC_MAX_PAYLOAD) {
+	if (strlen(s) > IPC_MAX_MESSAGE) {
 		free(s);
 		s = xstrdup("{\"ok\":false,\"error\":\"too many members\"}");
 	}

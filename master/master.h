@@ -115,6 +115,7 @@ struct master {
 	int			 admin_fd;
 	struct event		*admin_ev;
 	TAILQ_HEAD(, admin_client) admin_clients;
+	int			 n_admin_clients;
 	TAILQ_HEAD(, gather)	 gathers;
 	uint64_t		 next_tag;
 

@@ -26,6 +26,18 @@
 #include "common/xmalloc.h"
 #include "master/master.h"
 
+#define METRICS_MAX_CLIENTS	64
+#define METRICS_TIMEOUT_S	10
+
+static int	 metrics_clients;
+
+static void
+metrics_done(struct bufferevent *bev)
+{
+	metrics_clients--;
+	bufferevent_free(bev);
+}
+
 static void
 metrics_page(struct evbuffer *b)
 {
@@ -60,13 +72,13 @@ metrics_page(struct evbuffer *b)
 static void
 metrics_written(struct bufferevent *bev, void *arg)
 {
-	bufferevent_free(bev);
+	metrics_done(bev);
 }
 
 static void
 metrics_event(struct bufferevent *bev, short what, void *arg)
 {
-	bufferevent_free(bev);
+	metrics_done(bev);
 }
 
 static void
@@ -78,7 +90,7 @@ metrics_read(struct bufferevent *bev, void *arg)
 	if (evbuffer_search(in, "\r\n\r\n", 4, NULL).pos == -1 &&
 	    evbuffer_search(in, "\n\n", 2, NULL).pos == -1) {
 		if (evbuffer_get_length(in) > 8192) {
-			bufferevent_free(bev);
+			metrics_done(bev);
 		}
 		return;
 	}
@@ -98,14 +110,22 @@ static void
 metrics_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct bufferevent	*bev;
+	struct timeval		 tv = { METRICS_TIMEOUT_S, 0 };
 	int			 fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
 		return;
 	}
+	/* Scrapers are few; a flood of idle connections must not pile up. */
+	if (metrics_clients >= METRICS_MAX_CLIENTS) {
+		close(fd);
+		return;
+	}
+	metrics_clients++;
 	bev = bufferevent_socket_new(master->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(bev, metrics_read, NULL, metrics_event, NULL);
+	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 

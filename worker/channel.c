@@ -135,7 +135,7 @@ channel_join(struct conn *c, const char *name, const char *uid,
 	int			 r;
 
 	if (nl == 0 || nl > 1024 || ul > 1024 || rl > 255 ||
-	    len > IPC_MAX_PAYLOAD) {
+	    len > IPC_MAX_MESSAGE) {
 		return -EINVAL;
 	}
 	j = xcalloc(1, len);

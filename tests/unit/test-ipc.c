@@ -193,8 +193,8 @@ TEST(chan_queues_in_order)
 		    i % 3 == 0 ? sizeof big : (size_t)i, -1), 0);
 	}
 	ASSERT_TRUE(ipc_chan_queued(a) > 0);
-	ASSERT_EQ(ipc_chan_send(a, 1, 0, big, IPC_MAX_PAYLOAD + 1, -1),
-	    -EMSGSIZE);
+	ASSERT_EQ(ipc_chan_send(a, 1, 0, big, (size_t)IPC_MAX_MESSAGE + 1,
+	    -1), -EMSGSIZE);
 	event_base_dispatch(base);
 	ASSERT_EQ(rx->count, n);
 	for (i = 0; i < n; i++) {
@@ -253,10 +253,80 @@ TEST(push_round_trip)
 	ASSERT_UEQ(back.uid_len, 0);
 	ASSERT_MEM_EQ(back.body, back.body_len, "{\"msg\":\"hi\"}", 12);
 	free(p);
-	/* Too large to relay. */
+	/* A body larger than one packet is laid out too (sent by memfd). */
 	m.body = big;
 	m.body_len = sizeof big;
+	p = ipc_push_encode(&m, &len);
+	ASSERT_TRUE(p != NULL);
+	ASSERT_EQ(ipc_push_decode(p, len, &back), 0);
+	ASSERT_UEQ(back.body_len, sizeof big);
+	free(p);
+	/* A field that does not fit its length is refused. */
+	m.body_len = 2;
+	m.channel = big;
+	m.channel_len = (size_t)UINT16_MAX + 1;
 	ASSERT_TRUE(ipc_push_encode(&m, &len) == NULL);
+}
+
+struct bigrec {
+	struct event_base	*base;
+	size_t			 len;
+	int			 count;
+	int			 ok;
+};
+
+static void
+big_msg(struct ipc_chan *chan, const struct ipc_hdr *h, const void *payload,
+    int fd, void *arg)
+{
+	struct bigrec	*r = arg;
+	const uint8_t	*p = payload;
+	size_t		 i;
+
+	r->count++;
+	r->len = h->len;
+	r->ok = r->ok && fd == -1 && p[h->len] == '\0';
+	for (i = 0; i < h->len; i++) {
+		if (p[i] != (uint8_t)(i * 7)) {
+			r->ok = 0;
+			break;
+		}
+	}
+	if (r->count == 3) {
+		event_base_loopbreak(r->base);
+	}
+}
+
+/* A payload larger than a packet travels in a memfd, in order. */
+TEST(chan_large_message)
+{
+	struct event_base	*base = event_base_new();
+	struct bigrec		 rx = { base, 0, 0, 1 }, tx = { base, 0, 0, 1 };
+	struct ipc_chan		*a, *b;
+	size_t			 len = 5 * 1024 * 1024 + 3, i;
+	uint8_t			*big = malloc(len);
+	int			 sv[2];
+
+	for (i = 0; i < len; i++) {
+		big[i] = (uint8_t)(i * 7);
+	}
+	ASSERT_EQ(pair(sv), 0);
+	a = ipc_chan_create(base, sv[0], big_msg, NULL, &tx);
+	b = ipc_chan_create(base, sv[1], big_msg, NULL, &rx);
+	ASSERT_EQ(ipc_chan_send(a, 0x300, 1, big, len, -1), 0);
+	ASSERT_EQ(ipc_chan_send(a, 0x300, 2, big, 10, -1), 0);
+	ASSERT_EQ(ipc_chan_send(a, 0x300, 3, big, IPC_MAX_PAYLOAD + 1, -1),
+	    0);
+	/* A memfd payload cannot carry a descriptor of its own. */
+	ASSERT_EQ(ipc_chan_send(a, 0x300, 4, big, len, 0), -EINVAL);
+	event_base_dispatch(base);
+	ASSERT_EQ(rx.count, 3);
+	ASSERT_UEQ(rx.len, IPC_MAX_PAYLOAD + 1);
+	ASSERT_TRUE(rx.ok);
+	ipc_chan_destroy(a);
+	ipc_chan_destroy(b);
+	event_base_free(base);
+	free(big);
 }
 
 TEST(stats_names)
@@ -277,6 +347,7 @@ main(void)
 	RUN(bad_version_and_length);
 	RUN(chan_queues_in_order);
 	RUN(push_round_trip);
+	RUN(chan_large_message);
 	RUN(stats_names);
 	TEST_DONE();
 }

@@ -40,6 +40,46 @@ pkg_head_encode(uint8_t *out, enum pkg_type type, size_t len)
 	out[3] = (uint8_t)len;
 }
 
+int
+pkg_head_decode(const uint8_t *head, size_t max_body, int *ret_type,
+    size_t *ret_len)
+{
+	size_t	 len;
+
+	if (head[0] < PKG_HANDSHAKE || head[0] > PKG_KICK) {
+		return -EPROTO;
+	}
+	len = (size_t)head[1] << 16 | (size_t)head[2] << 8 | head[3];
+	if (len > max_body) {
+		return -EMSGSIZE;
+	}
+	*ret_type = head[0];
+	*ret_len = len;
+	return 0;
+}
+
+int
+pkg_decode_one(const uint8_t *data, size_t len, size_t max_body,
+    int *ret_type, const uint8_t **ret_body, size_t *ret_len)
+{
+	size_t	 blen;
+	int	 type, r;
+
+	if (len < PKG_HEAD_LEN) {
+		return -EBADMSG;
+	}
+	if ((r = pkg_head_decode(data, max_body, &type, &blen)) != 0) {
+		return r;
+	}
+	if (blen != len - PKG_HEAD_LEN) {
+		return -EBADMSG;
+	}
+	*ret_type = type;
+	*ret_body = data + PKG_HEAD_LEN;
+	*ret_len = blen;
+	return 0;
+}
+
 void
 pkg_reader_init(struct pkg_reader *r, size_t max_body)
 {
@@ -113,8 +153,8 @@ int
 pkg_reader_feed(struct pkg_reader *r, const uint8_t *data, size_t len,
     pkg_cb cb, void *arg)
 {
-	size_t	 n;
-	int	 rc;
+	size_t	 n, blen;
+	int	 rc, type;
 
 	while (len > 0) {
 		if (r->head_have < PKG_HEAD_LEN) {
@@ -129,16 +169,12 @@ pkg_reader_feed(struct pkg_reader *r, const uint8_t *data, size_t len,
 			if (r->head_have < PKG_HEAD_LEN) {
 				break;
 			}
-			if (r->head[0] < PKG_HANDSHAKE ||
-			    r->head[0] > PKG_KICK) {
-				return -EPROTO;
+			if ((rc = pkg_head_decode(r->head, r->max_body,
+			    &type, &blen)) != 0) {
+				return rc;
 			}
-			r->type = r->head[0];
-			r->len = (uint32_t)r->head[1] << 16 |
-			    (uint32_t)r->head[2] << 8 | r->head[3];
-			if (r->len > r->max_body) {
-				return -EMSGSIZE;
-			}
+			r->type = (uint8_t)type;
+			r->len = (uint32_t)blen;
 			r->have = 0;
 			if (len >= r->len) {
 				/* The whole body is here: no copy. */

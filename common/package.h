@@ -50,6 +50,25 @@ struct pkg_reader {
 void	 pkg_head_encode(uint8_t *out, enum pkg_type type, size_t len);
 
 /*
+ * Decodes the header at <head> (PKG_HEAD_LEN bytes): the type into
+ * <*ret_type> and the body length into <*ret_len>. Returns 0, -EPROTO for
+ * a type outside 1-5, or -EMSGSIZE for a length over <max_body>. This is
+ * the one place a package header is read; the outputs are untouched on
+ * failure.
+ */
+int	 pkg_head_decode(const uint8_t *head, size_t max_body, int *ret_type,
+	     size_t *ret_len);
+
+/*
+ * Decodes <data>, which must hold exactly one package (a WebSocket
+ * message): sets the type, and the body as a pointer into <data> and its
+ * length. Returns 0, the errors of pkg_head_decode(), or -EBADMSG when
+ * <len> is not the header plus the announced body.
+ */
+int	 pkg_decode_one(const uint8_t *data, size_t len, size_t max_body,
+	     int *ret_type, const uint8_t **ret_body, size_t *ret_len);
+
+/*
  * Prepares <r> to read a new stream whose bodies may hold up to <max_body>
  * bytes. pkg_reader_finish() frees a buffered partial package; it accepts
  * a zeroed or already finished reader.

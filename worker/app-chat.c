@@ -35,13 +35,13 @@ struct chat_enter {
 };
 
 static void
-chat_respond_json(struct conn *c, uint32_t id, json_t *j)
+chat_respond_json(struct session *s, uint32_t id, json_t *j)
 {
-	char	*s = json_dumps(j, JSON_COMPACT);
+	char	*text = json_dumps(j, JSON_COMPACT);
 
 	json_decref(j);
-	conn_respond(c, id, s, strlen(s));
-	free(s);
+	session_respond(s, id, text, strlen(text));
+	free(text);
 }
 
 /* The request body as a JSON object; invalid JSON is {} as in Pomelo. */
@@ -69,11 +69,10 @@ chat_str(json_t *o, const char *key)
 }
 
 static void
-chat_query_entry(struct conn *c, const struct msg *m, const char *route,
-    size_t len)
+chat_query_entry(struct session *s, const struct msg *m)
 {
 	struct sockaddr_storage	 ss;
-	socklen_t		 sl = sizeof ss;
+	socklen_t		 sl;
 	json_t			*body;
 	char			 addr[128], *colon;
 
@@ -82,10 +81,10 @@ chat_query_entry(struct conn *c, const struct msg *m, const char *route,
 	}
 	body = chat_body(m);
 	if (chat_str(body, "uid") == NULL ||
-	    getsockname(c->fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    session_io->sockname(s, &ss, &sl) != 0 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
 		json_decref(body);
-		conn_respond(c, m->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
+		session_respond(s, m->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
 		return;
 	}
 	json_decref(body);
@@ -97,7 +96,7 @@ chat_query_entry(struct conn *c, const struct msg *m, const char *route,
 		memmove(addr, addr + 1, strlen(addr));
 		addr[strlen(addr) - 1] = '\0';
 	}
-	chat_respond_json(c, m->id, json_pack("{s:i, s:s, s:i}", "code", 200,
+	chat_respond_json(s, m->id, json_pack("{s:i, s:s, s:i}", "code", 200,
 	    "host", addr, "port", atoi(colon + 1)));
 }
 
@@ -114,40 +113,41 @@ chat_user_json(const char *route, const char *username)
 }
 
 static void
-chat_entered(struct conn *c, bool ok, json_t *reply, void *arg)
+chat_entered(struct session *s, bool ok, json_t *reply, void *arg)
 {
 	struct chat_enter	*e = arg;
 	json_t			*users, *uid;
-	const char		*s, *star;
+	const char		*name, *star;
 	char			*onadd;
 	size_t			 i;
 
-	if (c == NULL) {
+	if (s == NULL) {
 		goto out;
 	}
 	if (!ok) {
 		/* Not entered: the session is nobody again. */
-		FREE_AND_NULL(c->uid);
-		json_object_del(c->settings, "rid");
-		conn_respond(c, e->id, CHAT_DUPLICATE,
+		session_unbind(s);
+		session_del(s, "rid");
+		session_respond(s, e->id, CHAT_DUPLICATE,
 		    sizeof CHAT_DUPLICATE - 1);
 		goto out;
 	}
 	/* The others hear of the newcomer, who is not told of itself. */
 	onadd = chat_user_json("onAdd", e->username);
-	channel_push(e->rid, "onAdd", NULL, c->id, onadd, strlen(onadd));
+	channel_push(e->rid, "onAdd", NULL, s->id, onadd, strlen(onadd));
 	free(onadd);
 	users = json_array();
 	json_array_foreach(json_object_get(reply, "uids"), i, uid) {
-		s = json_string_value(uid);
-		if (s == NULL) {
+		name = json_string_value(uid);
+		if (name == NULL) {
 			continue;
 		}
-		star = strrchr(s, '*');
+		star = strrchr(name, '*');
 		json_array_append_new(users, star != NULL ?
-		    json_stringn(s, (size_t)(star - s)) : json_string(s));
+		    json_stringn(name, (size_t)(star - name)) :
+		    json_string(name));
 	}
-	chat_respond_json(c, e->id, json_pack("{s:o}", "users", users));
+	chat_respond_json(s, e->id, json_pack("{s:o}", "users", users));
 out:
 	free(e->username);
 	free(e->rid);
@@ -155,8 +155,7 @@ out:
 }
 
 static void
-chat_enter(struct conn *c, const struct msg *m, const char *route,
-    size_t len)
+chat_enter(struct session *s, const struct msg *m)
 {
 	struct chat_enter	*e;
 	const char		*username, *rid;
@@ -171,9 +170,9 @@ chat_enter(struct conn *c, const struct msg *m, const char *route,
 	username = chat_str(body, "username");
 	rid = chat_str(body, "rid");
 	if (username == NULL || rid == NULL || strchr(username, '*') !=
-	    NULL || c->uid != NULL) {
+	    NULL || s->uid != NULL) {
 		json_decref(body);
-		conn_respond(c, m->id, CHAT_DUPLICATE,
+		session_respond(s, m->id, CHAT_DUPLICATE,
 		    sizeof CHAT_DUPLICATE - 1);
 		return;
 	}
@@ -185,16 +184,16 @@ chat_enter(struct conn *c, const struct msg *m, const char *route,
 	xasprintf(&uid, "%s*%s", e->username, e->rid);
 	onleave = chat_user_json("onLeave", e->username);
 	/* Bound now: a second enter on this session is refused at once. */
-	session_bind(c, uid);
-	session_set(c, "rid", json_string(e->rid));
-	r = channel_join(c, e->rid, uid, true, "onLeave", onleave,
+	session_bind(s, uid);
+	session_set(s, "rid", json_string(e->rid));
+	r = channel_join(s, e->rid, uid, true, "onLeave", onleave,
 	    chat_entered, e);
 	free(onleave);
 	free(uid);
 	if (r != 0) {
-		FREE_AND_NULL(c->uid);
-		json_object_del(c->settings, "rid");
-		conn_respond(c, m->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
+		session_unbind(s);
+		session_del(s, "rid");
+		session_respond(s, m->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
 		free(e->username);
 		free(e->rid);
 		free(e);
@@ -202,17 +201,16 @@ chat_enter(struct conn *c, const struct msg *m, const char *route,
 }
 
 static void
-chat_send(struct conn *c, const struct msg *m, const char *route,
-    size_t len)
+chat_send(struct session *s, const struct msg *m)
 {
 	const char	*rid, *content, *target, *star;
 	json_t		*body, *param;
-	char		*s, *username, *tuid = NULL;
+	char		*text, *username, *tuid = NULL;
 
-	rid = json_string_value(session_get(c, "rid"));
-	if (c->uid == NULL || rid == NULL) {
+	rid = json_string_value(session_get(s, "rid"));
+	if (s->uid == NULL || rid == NULL) {
 		if (m->type == MSG_REQUEST) {
-			conn_respond(c, m->id, CHAT_ERROR,
+			session_respond(s, m->id, CHAT_ERROR,
 			    sizeof CHAT_ERROR - 1);
 		}
 		return;
@@ -220,34 +218,37 @@ chat_send(struct conn *c, const struct msg *m, const char *route,
 	body = chat_body(m);
 	content = json_string_value(json_object_get(body, "content"));
 	target = json_string_value(json_object_get(body, "target"));
-	star = strrchr(c->uid, '*');
-	username = xstrndup(c->uid, star != NULL ? (size_t)(star - c->uid) :
-	    strlen(c->uid));
+	star = strrchr(s->uid, '*');
+	username = xstrndup(s->uid, star != NULL ? (size_t)(star - s->uid) :
+	    strlen(s->uid));
 	param = json_pack("{s:s, s:s, s:s}", "msg", content ? content : "",
 	    "from", username, "target", target ? target : "*");
-	s = json_dumps(param, JSON_COMPACT);
+	text = json_dumps(param, JSON_COMPACT);
 	json_decref(param);
 	if (target != NULL && strcmp(target, "*") != 0) {
 		xasprintf(&tuid, "%s*%s", target, rid);
 	}
-	channel_push(rid, "onChat", tuid, 0, s, strlen(s));
+	channel_push(rid, "onChat", tuid, 0, text, strlen(text));
 	free(tuid);
-	free(s);
+	free(text);
 	free(username);
 	json_decref(body);
 	if (m->type == MSG_REQUEST) {
 		/* Pomelo answers {route: msg.route}, which is undefined: {}. */
-		conn_respond(c, m->id, "{}", 2);
+		session_respond(s, m->id, "{}", 2);
 	}
 }
+
+static const struct route_entry chat_routes[] = {
+	{ "gate.gateHandler.queryEntry", chat_query_entry },
+	{ "connector.entryHandler.enter", chat_enter },
+	{ "chat.chatHandler.send", chat_send },
+};
 
 void
 app_chat_init(void)
 {
-	if (!worker->conf->app_chat) {
-		return;
+	if (worker->conf->app_chat) {
+		router_add(chat_routes, nitems(chat_routes));
 	}
-	router_add("gate.gateHandler.queryEntry", chat_query_entry);
-	router_add("connector.entryHandler.enter", chat_enter);
-	router_add("chat.chatHandler.send", chat_send);
 }

@@ -20,42 +20,42 @@
 	"\"{\\\"code\\\":200,\\\"msg\\\":\\\"subscribe message is ok.\\\"}\"}"
 
 static void
-hello_reply(struct conn *c, const struct msg *m, const char *body,
+hello_reply(struct session *s, const struct msg *m, const char *body,
     size_t len)
 {
 	if (m->type == MSG_REQUEST) {
-		conn_respond(c, m->id, body, len);
+		session_respond(s, m->id, body, len);
 	}
 }
 
 static void
-hello_entry(struct conn *c, const struct msg *m, const char *route,
-    size_t len)
+hello_entry(struct session *s, const struct msg *m)
 {
-	hello_reply(c, m, HELLO_ENTRY, sizeof HELLO_ENTRY - 1);
+	hello_reply(s, m, HELLO_ENTRY, sizeof HELLO_ENTRY - 1);
 }
 
 static void
-hello_publish(struct conn *c, const struct msg *m, const char *route,
-    size_t len)
+hello_publish(struct session *s, const struct msg *m)
 {
-	hello_reply(c, m, HELLO_PUBLISH, sizeof HELLO_PUBLISH - 1);
+	hello_reply(s, m, HELLO_PUBLISH, sizeof HELLO_PUBLISH - 1);
 }
 
 static void
-hello_subscribe(struct conn *c, const struct msg *m, const char *route,
-    size_t len)
+hello_subscribe(struct session *s, const struct msg *m)
 {
-	hello_reply(c, m, HELLO_SUBSCRIBE, sizeof HELLO_SUBSCRIBE - 1);
+	hello_reply(s, m, HELLO_SUBSCRIBE, sizeof HELLO_SUBSCRIBE - 1);
 }
+
+static const struct route_entry hello_routes[] = {
+	{ "connector.entryHandler.entry", hello_entry },
+	{ "connector.entryHandler.publish", hello_publish },
+	{ "connector.entryHandler.subscribe", hello_subscribe },
+};
 
 void
 app_hello_init(void)
 {
-	if (!worker->conf->app_hello) {
-		return;
+	if (worker->conf->app_hello) {
+		router_add(hello_routes, nitems(hello_routes));
 	}
-	router_add("connector.entryHandler.entry", hello_entry);
-	router_add("connector.entryHandler.publish", hello_publish);
-	router_add("connector.entryHandler.subscribe", hello_subscribe);
 }

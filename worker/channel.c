@@ -4,7 +4,7 @@
 /*
  * The worker's side of channels: which of its own sessions belong to
  * which channel, so a push is delivered locally at once and relayed by
- * the master to the other workers with members (master/channel.c). A
+ * the master to the other workers with members (master/hub.c). A
  * join goes to the master first, which checks it against every worker's
  * members; the session is added here when the master has said yes.
  */
@@ -28,9 +28,9 @@ struct wchannel {
 
 struct wmember {
 	TAILQ_ENTRY(wmember)	 in_channel;
-	TAILQ_ENTRY(wmember)	 in_conn;
+	TAILQ_ENTRY(wmember)	 in_session;
 	struct wchannel		*ch;
-	struct conn		*c;
+	struct session		*s;
 };
 
 struct pending_join {
@@ -83,20 +83,20 @@ channel_drop_if_empty(struct wchannel *ch)
 }
 
 static void
-channel_add_local(struct conn *c, struct wchannel *ch)
+channel_add_local(struct session *s, struct wchannel *ch)
 {
 	struct wmember	*m;
 
-	TAILQ_FOREACH(m, &c->memberships, in_conn) {
+	TAILQ_FOREACH(m, &s->memberships, in_session) {
 		if (m->ch == ch) {
 			return;
 		}
 	}
 	m = xcalloc(1, sizeof *m);
 	m->ch = ch;
-	m->c = c;
+	m->s = s;
 	TAILQ_INSERT_TAIL(&ch->members, m, in_channel);
-	TAILQ_INSERT_TAIL(&c->memberships, m, in_conn);
+	TAILQ_INSERT_TAIL(&s->memberships, m, in_session);
 	ch->n++;
 	worker->stats.channel_members++;
 }
@@ -107,7 +107,7 @@ channel_member_free(struct wmember *m)
 	struct wchannel	*ch = m->ch;
 
 	TAILQ_REMOVE(&ch->members, m, in_channel);
-	TAILQ_REMOVE(&m->c->memberships, m, in_conn);
+	TAILQ_REMOVE(&m->s->memberships, m, in_session);
 	ch->n--;
 	worker->stats.channel_members--;
 	free(m);
@@ -115,13 +115,13 @@ channel_member_free(struct wmember *m)
 }
 
 /*
- * Asks the master to add <c> (with its uid <uid>) to channel <name>.
+ * Asks the master to add <s> (with its uid <uid>) to channel <name>.
  * With <unique>, a uid already in the channel is refused. <leave_route>
  * and <leave_body>, when not NULL, are pushed to the rest of the channel
  * when the session leaves. <cb> runs when the master answers.
  */
 int
-channel_join(struct conn *c, const char *name, const char *uid,
+channel_join(struct session *s, const char *name, const char *uid,
     bool unique, const char *leave_route, const char *leave_body,
     channel_join_cb cb, void *arg)
 {
@@ -139,7 +139,7 @@ channel_join(struct conn *c, const char *name, const char *uid,
 		return -EINVAL;
 	}
 	j = xcalloc(1, len);
-	j->session = c->id;
+	j->session = s->id;
 	j->unique_uid = unique;
 	j->channel_len = (uint16_t)nl;
 	j->uid_len = (uint16_t)ul;
@@ -152,7 +152,7 @@ channel_join(struct conn *c, const char *name, const char *uid,
 	memcpy(q + rl, leave_body, bl);
 	p = xcalloc(1, sizeof *p);
 	p->tag = ++next_tag;
-	p->session = c->id;
+	p->session = s->id;
 	p->channel = xstrdup(name);
 	p->cb = cb;
 	p->arg = arg;
@@ -172,7 +172,7 @@ static void
 channel_joined(uint64_t tag, const char *payload, size_t len)
 {
 	struct pending_join	*p;
-	struct conn		*c;
+	struct session		*s;
 	json_t			*j;
 	bool			 ok;
 	uint64_t		 id;
@@ -188,34 +188,34 @@ channel_joined(uint64_t tag, const char *payload, size_t len)
 	TAILQ_REMOVE(&pending, p, entry);
 	j = json_loadb(payload, len, 0, NULL);
 	ok = json_is_true(json_object_get(j, "ok"));
-	c = session_find(p->session);
-	if (c != NULL && c->state != CONN_WORKING) {
-		c = NULL;
+	s = session_find(p->session);
+	if (s != NULL && s->state != SESSION_WORKING) {
+		s = NULL;
 	}
-	if (ok && c == NULL) {
+	if (ok && s == NULL) {
 		/* Gone while the master answered: take it out again. */
 		id = p->session;
 		ipc_chan_send(worker->chan, IPC_SESSION_CLOSED, 0, &id,
 		    sizeof id, -1);
 	} else if (ok) {
-		channel_add_local(c, channel_get(p->channel,
+		channel_add_local(s, channel_get(p->channel,
 		    strlen(p->channel), true));
 	}
-	p->cb(c, ok, j, p->arg);
+	p->cb(s, ok, j, p->arg);
 	json_decref(j);
 	free(p->channel);
 	free(p);
 }
 
-/* Removes <c> from channel <name> (here and at the master). */
+/* Removes <s> from channel <name> (here and at the master). */
 void
-channel_leave(struct conn *c, const char *name)
+channel_leave(struct session *s, const char *name)
 {
 	struct ipc_ch_leave	*l;
 	struct wmember		*m;
 	size_t			 nl = strlen(name);
 
-	TAILQ_FOREACH(m, &c->memberships, in_conn) {
+	TAILQ_FOREACH(m, &s->memberships, in_session) {
 		if (m->ch->len == nl && memcmp(m->ch->name, name, nl) == 0) {
 			break;
 		}
@@ -225,7 +225,7 @@ channel_leave(struct conn *c, const char *name)
 	}
 	channel_member_free(m);
 	l = xcalloc(1, sizeof *l + nl);
-	l->session = c->id;
+	l->session = s->id;
 	l->channel_len = (uint16_t)nl;
 	memcpy(l + 1, name, nl);
 	ipc_chan_send(worker->chan, IPC_CH_LEAVE, 0, l, sizeof *l + nl, -1);
@@ -245,16 +245,16 @@ channel_deliver_local(struct wchannel *ch, const struct ipc_push *m)
 	memcpy(route, m->route, m->route_len);
 	route[m->route_len] = '\0';
 	TAILQ_FOREACH_SAFE(w, &ch->members, in_channel, tw) {
-		if (w->c->id == m->exclude) {
+		if (w->s->id == m->exclude) {
 			continue;
 		}
-		if (m->uid_len > 0 && (w->c->uid == NULL ||
-		    strlen(w->c->uid) != m->uid_len ||
-		    memcmp(w->c->uid, m->uid, m->uid_len) != 0)) {
+		if (m->uid_len > 0 && (w->s->uid == NULL ||
+		    strlen(w->s->uid) != m->uid_len ||
+		    memcmp(w->s->uid, m->uid, m->uid_len) != 0)) {
 			continue;
 		}
 		/* A full send buffer closes that member (and frees w). */
-		conn_push(w->c, route, m->body, m->body_len);
+		session_push(w->s, route, m->body, m->body_len);
 	}
 }
 
@@ -336,15 +336,15 @@ channel_drop(const char *name, size_t len)
 
 /* A session closes: it leaves its channels (the master pushes leaves). */
 void
-channel_conn_closed(struct conn *c)
+channel_session_closed(struct session *s)
 {
 	struct wmember	*m;
-	uint64_t	 id = c->id;
+	uint64_t	 id = s->id;
 
-	if (TAILQ_EMPTY(&c->memberships)) {
+	if (TAILQ_EMPTY(&s->memberships)) {
 		return;
 	}
-	while ((m = TAILQ_FIRST(&c->memberships)) != NULL) {
+	while ((m = TAILQ_FIRST(&s->memberships)) != NULL) {
 		channel_member_free(m);
 	}
 	ipc_chan_send(worker->chan, IPC_SESSION_CLOSED, 0, &id, sizeof id,

@@ -2,10 +2,11 @@
 /* Copyright (c) 2026 The shaddock authors */
 
 /*
- * The route table: "serverType.handler.method" to a C handler. Apps add
- * their routes at start; the table is then sorted once and searched with
- * bsearch. Its sorted names are also the dictionary's built-in routes, in
- * the order Pomelo numbers its handler routes.
+ * The route table: "serverType.handler.method" to a C handler. Each app
+ * declares its routes in a static table and adds it at start; the routes
+ * are then sorted once and searched with bsearch. Their sorted names are
+ * also the dictionary's built-in routes, in the order Pomelo numbers its
+ * handler routes.
  */
 
 #include "config.h"
@@ -18,7 +19,7 @@
 #include "worker/worker-int.h"
 
 struct route {
-	char		*name;
+	const char	*name;		/* the app's, static */
 	size_t		 len;
 	route_cb	 cb;
 };
@@ -37,14 +38,19 @@ route_cmp(const void *a, const void *b)
 	    ((const struct route *)b)->name);
 }
 
+/* Adds the <n> routes of <table>, which stays the caller's (static). */
 void
-router_add(const char *route, route_cb cb)
+router_add(const struct route_entry *table, size_t n)
 {
-	routes = xreallocarray(routes, n_routes + 1, sizeof *routes);
-	routes[n_routes].name = xstrdup(route);
-	routes[n_routes].len = strlen(route);
-	routes[n_routes].cb = cb;
-	n_routes++;
+	size_t	 i;
+
+	routes = xreallocarray(routes, n_routes + n, sizeof *routes);
+	for (i = 0; i < n; i++) {
+		routes[n_routes].name = table[i].route;
+		routes[n_routes].len = strlen(table[i].route);
+		routes[n_routes].cb = table[i].cb;
+		n_routes++;
+	}
 	sorted = false;
 }
 
@@ -105,30 +111,26 @@ router_find(const char *route, size_t len)
  * {"code":500}, as from Pomelo; a notify is never answered.
  */
 void
-router_dispatch(struct conn *c, const struct msg *m)
+router_dispatch(struct session *s, const struct msg *m)
 {
 	route_cb	 cb;
 
 	cb = router_find(m->route, m->route_len);
 	if (cb != NULL && memchr(m->route, '.', m->route_len) != NULL) {
-		cb(c, m, m->route, m->route_len);
+		cb(s, m);
 		return;
 	}
-	conn_log(c, LOG_LEVEL_DEBUG, "no handler for route \"%.*s\"",
+	session_log(s, LOG_LEVEL_DEBUG, "no handler for route \"%.*s\"",
 	    (int)m->route_len, m->route);
 	if (m->type == MSG_REQUEST) {
-		conn_respond(c, m->id, router_error, sizeof router_error - 1);
+		session_respond(s, m->id, router_error,
+		    sizeof router_error - 1);
 	}
 }
 
 void
 router_finish(void)
 {
-	size_t	 i;
-
-	for (i = 0; i < n_routes; i++) {
-		free(routes[i].name);
-	}
 	FREE_AND_NULL(routes);
 	FREE_AND_NULL(names);
 	n_routes = 0;

@@ -2,9 +2,14 @@
 /* Copyright (c) 2026 The shaddock authors */
 
 /*
- * The inside of a worker process: its global state, client connections
- * (each one a Pomelo session), the router and the built-in apps. One
- * worker is one thread with one event loop, so nothing here locks.
+ * The inside of a worker process: its global state, and the layers a
+ * client's bytes cross from accept to handler (DESIGN.md §3):
+ *
+ *   conn (fd, buffers, timer) -> byte layer (xprt-*.c) -> switcher
+ *     -> framing (frame-tcp.c, frame-ws.c) -> session (session.c)
+ *     -> router -> apps (app-*.c), channels (channel.c)
+ *
+ * One worker is one thread with one event loop, so nothing here locks.
  */
 
 #ifndef WORKER_WORKER_INT_H
@@ -12,6 +17,8 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +37,7 @@
 
 struct ws;
 struct conn;
+struct session;
 struct wmember;
 
 struct worker_listener {
@@ -38,12 +46,6 @@ struct worker_listener {
 	struct event	*ev;
 	char		 name[64];
 	char		 address[128];
-};
-
-/* A prebuilt package: header and body, ready to write. */
-struct prebuilt {
-	uint8_t		*data;
-	size_t		 len;
 };
 
 struct worker {
@@ -74,13 +76,6 @@ struct worker {
 	uint32_t		 next_session;
 	struct worker_stats	 stats;
 
-	struct dict		 dict;
-	bool			 use_dict;
-	struct prebuilt		 hs_plain;	/* no dictionary */
-	struct prebuilt		 hs_dict;	/* with the dictionary */
-	struct prebuilt		 hs_cached;	/* client has our dictVersion */
-	struct prebuilt		 hs_error;	/* code 500 */
-
 	uint8_t			*rbuf;
 	size_t			 rbuf_size;
 	uint8_t			*obuf;		/* the active conn's output */
@@ -92,29 +87,124 @@ struct worker {
 
 extern struct worker	*worker;
 
-enum conn_state {
-	CONN_SWITCHING,		/* waiting for bytes to pick a transport */
-	CONN_INITED,		/* Pomelo: waiting for the handshake */
-	CONN_WAIT_ACK,
-	CONN_WORKING,
-	CONN_CLOSING,		/* flushing, then FIN, then linger */
-	CONN_DEAD,
+/*
+ * The Pomelo session (PROTOCOL.md §3.1), above the framing: it sees only
+ * packages and answers with packages, never asking which transport
+ * carries them.
+ */
+enum session_state {
+	SESSION_INITED,		/* waiting for the handshake */
+	SESSION_WAIT_ACK,	/* handshake answered, waiting for the ack */
+	SESSION_WORKING,	/* requests, pushes, heartbeats */
+	SESSION_CLOSED,		/* the connection is going or gone */
 };
 
-enum conn_transport {
-	CONN_TRANSPORT_NONE,
-	CONN_TRANSPORT_TCP,
-	CONN_TRANSPORT_WS,
+/* How a session asks its connection to end. */
+enum session_end {
+	SESSION_END_NORMAL,	/* after what is queued (a kick, an error reply) */
+	SESSION_END_PROTOCOL,	/* the peer broke the protocol */
+	SESSION_END_NOW,	/* at once, nothing more is written */
+};
+
+struct session {
+	enum session_state	 state;
+	uint64_t		 id;
+	uint64_t		 last_hb_ms;
+	char			*uid;
+	json_t			*settings;	/* key/value, or NULL */
+	TAILQ_HEAD(, wmember)	 memberships;	/* channels joined */
+};
+
+/*
+ * What a session needs from what carries it; conn.c is the one
+ * implementation in the worker, a unit test brings its own.
+ */
+struct session_io {
+	/* Queues one package whose body is <a> then <b> (either empty). */
+	int		(*send)(struct session *s, enum pkg_type type,
+			    const void *a, size_t alen, const void *b,
+			    size_t blen);
+	/* Ends the connection (the session is already SESSION_CLOSED). */
+	void		(*end)(struct session *s, enum session_end how,
+			    const char *why);
+	/* The session's deadlines changed: re-arm the timer. */
+	void		(*rearm)(struct session *s);
+	/* The peer's address, for log lines. */
+	const char	*(*peer)(const struct session *s, char *buf,
+			    size_t size);
+	/* The local address the client reached; 0 or -errno. */
+	int		(*sockname)(const struct session *s,
+			    struct sockaddr_storage *ss, socklen_t *len);
+};
+
+extern const struct session_io	*session_io;
+
+/*
+ * The byte layer (STYLE.md §10: HAProxy's xprt, redis' ConnectionType):
+ * moves bytes between a socket and the connection. read and writev
+ * return a count, 0 for end of stream (read), or -errno (-EAGAIN: try
+ * again when the descriptor is ready).
+ */
+struct xprt_ops {
+	const char	*name;
+	ssize_t		(*read)(struct conn *c, void *buf, size_t len);
+	ssize_t		(*writev)(struct conn *c, const struct iovec *iov,
+			    int iovcnt);
+	/* Sends our end of stream once every byte is written. */
+	void		(*shutdown)(struct conn *c);
+	/* Releases what the layer holds; the descriptor is closed after. */
+	void		(*close)(struct conn *c);
+	/* True while the layer holds read bytes the descriptor won't signal. */
+	bool		(*pending)(const struct conn *c);
+};
+
+/*
+ * The framing layer (HAProxy's mux): cuts the byte stream into Pomelo
+ * packages for the session and wraps the session's packages for the
+ * wire. Raw Pomelo TCP and WebSocket; the switcher picks one.
+ */
+struct framing_ops {
+	const char	*name;
+	void		(*init)(struct conn *c);
+	void		(*finish)(struct conn *c);
+	/* Bytes from the peer; hands each package to the session. */
+	void		(*feed)(struct conn *c, const uint8_t *data,
+			    size_t len);
+	/* One package whose body is <a> then <b>; 0 or -errno. */
+	int		(*send)(struct conn *c, enum pkg_type type,
+			    const void *a, size_t alen, const void *b,
+			    size_t blen);
+	/*
+	 * Says goodbye the framing's way (a WebSocket close frame) and
+	 * returns true when the connection should flush before closing.
+	 */
+	bool		(*end)(struct conn *c, enum session_end how);
+};
+
+extern const struct xprt_ops	xprt_plain;
+extern const struct framing_ops	framing_tcp;
+extern const struct framing_ops	framing_ws;
+
+enum conn_state {
+	CONN_SWITCHING,		/* waiting for bytes to pick a framing */
+	CONN_OPEN,		/* framing picked: the session runs */
+	CONN_CLOSING,		/* flushing, then FIN, then linger */
+	CONN_DEAD,
 };
 
 #define CONN_FIRST_MAX	8	/* the longest method prefix: "OPTIONS " */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
-	uint64_t		 id;
 	int			 fd;
-	uint8_t			 state;		/* enum conn_state */
-	uint8_t			 transport;	/* enum conn_transport */
+	enum conn_state		 state;
+	const struct xprt_ops	*xprt;
+	void			*xprt_ctx;	/* the byte layer's state */
+	const struct framing_ops *framing;	/* NULL while switching */
+	union {
+		struct pkg_reader	 tcp;
+		struct ws		*ws;
+	}			 fr;		/* the framing's state */
 	uint8_t			 first_len;
 	uint8_t			 first[CONN_FIRST_MAX];
 	bool			 write_armed;
@@ -124,15 +214,12 @@ struct conn {
 	struct event		 ev_read;
 	struct event		 ev_write;
 	struct event		 ev_timer;
-	struct pkg_reader	 pr;
-	struct ws		*ws;
 	uint8_t			*out;
 	uint32_t		 out_off;
 	uint32_t		 out_len;
 	uint32_t		 out_cap;
 	uint64_t		 created_ms;
 	uint64_t		 last_io_ms;
-	uint64_t		 last_hb_ms;
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
 	union {
@@ -141,10 +228,11 @@ struct conn {
 		struct sockaddr_in6	sin6;
 	}			 peer;
 	socklen_t		 peer_len;
-	char			*uid;
-	json_t			*settings;	/* key/value, or NULL */
-	TAILQ_HEAD(, wmember)	 memberships;	/* channels joined */
+	struct session		 session;
 };
+
+#define conn_of(s)	((struct conn *)((char *)(s) - \
+			    offsetof(struct conn, session)))
 
 /* worker.c */
 void		 worker_conn_closed(void);
@@ -156,53 +244,74 @@ struct conn	*conn_create(int fd, const struct sockaddr *sa, socklen_t len);
 void		 conn_close(struct conn *c, const char *why);
 void		 conn_close_gently(struct conn *c, const char *why);
 void		 conn_free(struct conn *c);
-void		 conn_kick(struct conn *c, const char *reason);
-int		 conn_respond(struct conn *c, uint32_t id, const void *body,
-		     size_t len);
-int		 conn_push(struct conn *c, const char *route, const void *body,
-		     size_t len);
 void		 conn_flush(struct conn *c);
+int		 conn_out(struct conn *c, const void *data, size_t len);
+uint8_t		*conn_out_reserve(struct conn *c, size_t len);
+void		 conn_set_framing(struct conn *c, const struct framing_ops *f);
 const char	*conn_peer(const struct conn *c, char *buf, size_t size);
 const char	*conn_state_name(enum conn_state state);
 void		 conn_log(const struct conn *c, int level, const char *fmt, ...)
 		     __attribute__((format(printf, 3, 4)));
-int		 conn_prebuild_handshakes(void);
+
+/* switcher.c */
+void		 switcher_feed(struct conn *c, const uint8_t *data, size_t len);
+
+/* frame-tcp.c, frame-ws.c: see framing_tcp and framing_ws above. */
 
 /* session.c */
-struct conn	*session_find(uint64_t id);
-int		 session_bind(struct conn *c, const char *uid);
+int		 session_init(char *err, size_t errlen);
+void		 session_finish(void);
+void		 session_start(struct session *s, uint64_t id);
+void		 session_stop(struct session *s);
+int		 session_package(struct session *s, int type,
+		     const uint8_t *body, size_t len);
+uint64_t	 session_timer(struct session *s, uint64_t now);
+bool		 session_working(const struct session *s);
+const char	*session_state_name(enum session_state state);
+void		 session_protocol_error(struct session *s, const char *what);
+int		 session_respond(struct session *s, uint32_t id,
+		     const void *body, size_t len);
+int		 session_push(struct session *s, const char *route,
+		     const void *body, size_t len);
+void		 session_kick(struct session *s, const char *reason);
+void		 session_log(const struct session *s, int level,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+struct session	*session_find(uint64_t id);
+int		 session_bind(struct session *s, const char *uid);
+void		 session_unbind(struct session *s);
 unsigned	 session_kick_uid(const char *uid, const char *reason);
 void		 session_kick_uid_all(const char *uid, const char *reason);
-void		 session_set(struct conn *c, const char *key, json_t *value);
-json_t		*session_get(const struct conn *c, const char *key);
-void		 session_added(struct conn *c);
-void		 session_removed(struct conn *c);
-void		 session_finish(void);
+void		 session_set(struct session *s, const char *key, json_t *value);
+void		 session_del(struct session *s, const char *key);
+json_t		*session_get(const struct session *s, const char *key);
 void		 session_list(struct ipc_chan *chan, uint64_t tag);
 
 /* router.c */
-typedef void (*route_cb)(struct conn *c, const struct msg *m,
-    const char *route, size_t route_len);
-void		 router_add(const char *route, route_cb cb);
+typedef void (*route_cb)(struct session *s, const struct msg *m);
+struct route_entry {
+	const char	*route;
+	route_cb	 cb;
+};
+void		 router_add(const struct route_entry *table, size_t n);
 route_cb	 router_find(const char *route, size_t len);
 const char *const *router_routes(size_t *ret_n);
 void		 router_finish(void);
-void		 router_dispatch(struct conn *c, const struct msg *m);
+void		 router_dispatch(struct session *s, const struct msg *m);
 
 /* channel.c */
-typedef void (*channel_join_cb)(struct conn *c, bool ok, json_t *reply,
+typedef void (*channel_join_cb)(struct session *s, bool ok, json_t *reply,
     void *arg);
 void		 channel_init(void);
 void		 channel_finish(void);
-int		 channel_join(struct conn *c, const char *name, const char *uid,
+int		 channel_join(struct session *s, const char *name, const char *uid,
 		     bool unique, const char *leave_route,
 		     const char *leave_body, channel_join_cb cb, void *arg);
-void		 channel_leave(struct conn *c, const char *name);
+void		 channel_leave(struct session *s, const char *name);
 int		 channel_push(const char *name, const char *route,
 		     const char *uid, uint64_t exclude, const char *body,
 		     size_t body_len);
 void		 channel_destroy(const char *name);
-void		 channel_conn_closed(struct conn *c);
+void		 channel_session_closed(struct session *s);
 bool		 channel_message(const struct ipc_hdr *hdr,
 		     const void *payload);
 

@@ -225,7 +225,11 @@ worker_kick_some(evutil_socket_t fd, short what, void *arg)
 			evtimer_add(worker->drain_timer, &tv);
 			return;
 		}
-		conn_kick(c, worker->drain_reason);
+		if (c->session.state != SESSION_CLOSED) {
+			session_kick(&c->session, worker->drain_reason);
+		} else {
+			conn_close(c, worker->drain_reason);
+		}
 	}
 	worker_conn_closed();
 }
@@ -286,7 +290,7 @@ static void
 worker_kick_cmd(uint64_t tag, const void *payload, size_t len)
 {
 	const struct ipc_kick	*k = payload;
-	struct conn		*c;
+	struct session		*s;
 	char			*uid, buf[32];
 	unsigned		 n = 0;
 
@@ -295,9 +299,9 @@ worker_kick_cmd(uint64_t tag, const void *payload, size_t len)
 		return;
 	}
 	if (k->session != 0) {
-		if ((c = session_find(k->session)) != NULL &&
-		    c->state != CONN_CLOSING) {
-			conn_kick(c, k->reason);
+		if ((s = session_find(k->session)) != NULL &&
+		    s->state != SESSION_CLOSED) {
+			session_kick(s, k->reason);
 			n = 1;
 		}
 	} else {
@@ -325,8 +329,9 @@ worker_broadcast(uint64_t tag, const char *payload, size_t len)
 	}
 	body = payload + rlen + 1;
 	TAILQ_FOREACH_SAFE(c, &worker->conns, entry, tc) {
-		if (c->state == CONN_WORKING &&
-		    conn_push(c, payload, body, len - rlen - 1) == 0) {
+		if (c->session.state == SESSION_WORKING &&
+		    session_push(&c->session, payload, body,
+		    len - rlen - 1) == 0) {
 			n++;
 		}
 	}
@@ -506,11 +511,6 @@ worker_free(void)
 	event_free(worker->accept_resume);
 	event_free(worker->deferred);
 	free(worker->flushq);
-	dict_finish(&worker->dict);
-	free(worker->hs_plain.data);
-	free(worker->hs_dict.data);
-	free(worker->hs_cached.data);
-	free(worker->hs_error.data);
 	free(worker->rbuf);
 	free(worker->obuf);
 	router_finish();
@@ -526,9 +526,7 @@ worker_main(struct conf *conf, int slot, uint32_t generation,
     uint32_t serial, int chan_fd)
 {
 	struct timeval	 one = { 1, 0 }, hs;
-	const char	*const *routes;
 	char		 name[16], err[512];
-	size_t		 n;
 
 	snprintf(name, sizeof name, "shaddock-w%d", slot);
 	prctl(PR_SET_NAME, name);
@@ -552,16 +550,10 @@ worker_main(struct conf *conf, int slot, uint32_t generation,
 	channel_init();
 	app_hello_init();
 	app_chat_init();
-	worker->use_dict = conf->use_dict;
-	if (worker->use_dict) {
-		routes = router_routes(&n);
-		if (dict_init(&worker->dict, routes, n, conf->dictionary, err,
-		    sizeof err) != 0) {
-			log_error("dictionary: %s", err);
-			return 1;
-		}
+	if (session_init(err, sizeof err) != 0) {
+		log_error("dictionary: %s", err);
+		return 1;
 	}
-	conn_prebuild_handshakes();
 	worker->rbuf_size = WORKER_RBUF_SIZE;
 	worker->rbuf = xmalloc(worker->rbuf_size);
 	worker->obuf_size = WORKER_OBUF_SIZE;

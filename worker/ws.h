@@ -2,11 +2,12 @@
 /* Copyright (c) 2026 The shaddock authors */
 
 /*
- * The server side of a WebSocket connection (RFC 6455): the HTTP/1.1
- * upgrade request, parsed with libhttp-parser and answered with 101 or an
- * HTTP error, then frames, read and written with wslay. The object does
- * no I/O: the connection feeds it the bytes it reads and gives it a
- * callback that queues bytes for the peer.
+ * The server side of a WebSocket connection (RFC 6455), in two parts that
+ * do no I/O: the HTTP/1.1 upgrade request (ws-http.c), parsed with
+ * libhttp-parser and answered with 101 or an HTTP error, then frames
+ * (ws-frame.c), read and written here with wslay's definitions. The
+ * framing layer (frame-ws.c) feeds the codec the bytes it reads and gives
+ * it a callback that queues bytes for the peer.
  */
 
 #ifndef WORKER_WS_H
@@ -98,6 +99,39 @@ const char	*ws_path(const struct ws *ws);
 
 /* A short description of the last error, for the log; borrowed. */
 const char	*ws_error(const struct ws *ws);
+
+/* The upgrade request (ws-http.c), which ws_feed() drives. */
+
+struct ws_http;
+
+/* What answers a complete upgrade request. */
+struct ws_http_answer {
+	char		 text[512];	/* the HTTP response to write */
+	size_t		 len;
+	const char	*why;		/* WS_HTTP_REJECT: for the log */
+	char		*path;		/* WS_HTTP_UPGRADE: the request
+					 * target, the caller's to free */
+};
+
+#define WS_HTTP_MORE	0	/* the request is not complete yet */
+#define WS_HTTP_UPGRADE	1	/* accepted: 101 in the answer */
+#define WS_HTTP_REJECT	2	/* refused: an HTTP error, then close */
+
+/* A parser for one request of at most <max_request> bytes. */
+struct ws_http	*ws_http_create(size_t max_request);
+void		 ws_http_destroy(struct ws_http *h);
+
+/*
+ * Parses the next <len> bytes of the request. <*ret_used> gets how many
+ * were part of it (on WS_HTTP_UPGRADE the rest are frames). Returns
+ * WS_HTTP_MORE, or WS_HTTP_UPGRADE or WS_HTTP_REJECT with <*ret> filled
+ * in; the parser must not be fed after that.
+ */
+int		 ws_http_feed(struct ws_http *h, const uint8_t *data,
+		     size_t len, size_t *ret_used, struct ws_http_answer *ret);
+
+/* The heap bytes <h> holds (0 for NULL). */
+size_t		 ws_http_memory(const struct ws_http *h);
 
 /* base64(SHA-1(key + GUID)) into <out> (29 bytes with the NUL). */
 void		 ws_accept_key(const char *key, size_t key_len, char *out);

@@ -2,19 +2,16 @@
 /* Copyright (c) 2026 The shaddock authors */
 
 /*
- * The server side of RFC 6455 for Pomelo clients. The upgrade request is
- * parsed by libhttp-parser and answered with 101 or an HTTP error; frames
- * are read and written here, with wslay's definitions (opcodes, close
- * codes).
+ * The server side of RFC 6455 frames for Pomelo clients, after the
+ * upgrade (ws-http.c) this codec drives: frames are read and written
+ * here, with wslay's definitions (opcodes, close codes).
  *
- * Frames were first read with wslay's frame API. The benchmark (100
- * WebSocket sessions x 8 requests in flight) showed wslay_frame_recv as
- * the largest user-space cost of a worker, 10% of its CPU: it copies every
- * byte into its own 4 KiB buffer and unmasks it byte by byte, and its
- * context had to be allocated and cleared per read to keep idle sessions
- * small. The reader below parses the header itself, unmasks eight bytes
- * at a time straight from the read buffer, and keeps no state between
- * reads unless a header or frame is cut by one (struct ws_rx, then).
+ * The reader parses each header itself, unmasks eight bytes at a time
+ * straight from the read buffer, and keeps no state between reads unless
+ * a header or frame is cut by one (struct ws_rx, then). (wslay's own
+ * frame reader was the largest user-space cost of a worker in the
+ * benchmark: it copies every byte into its own buffer and unmasks it
+ * byte by byte.)
  *
  * An open connection keeps only struct ws and its path. A data message
  * that arrives whole in one frame is unmasked into one scratch buffer per
@@ -28,36 +25,23 @@
 
 #include <sys/types.h>
 #include <sys/uio.h>
-#include <assert.h>
 #include <errno.h>
-#include <limits.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <http_parser.h>
-#include <openssl/sha.h>
-#include <sodium.h>
 #include <wslay/wslay.h>
 
 #include "common/xmalloc.h"
 
 #include "worker/ws.h"
 
-#define WS_GUID			"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define WS_GUID_LEN		(sizeof WS_GUID - 1)
-#define WS_KEY_LEN		24	/* base64 of 16 bytes */
-#define WS_ACCEPT_LEN		28	/* base64 of a SHA-1 digest */
 #define WS_CTL_MAX		125	/* largest control frame payload */
 #define WS_CLOSE_REASON_MAX	(WS_CTL_MAX - 2)
 #define WS_DEFAULT_MAX_REQUEST	8192
 #define WS_DEFAULT_MAX_MESSAGE	(1024 * 1024)
-#define WS_HTTP_NAME_MAX	32
-#define WS_HTTP_VALUE_MAX	256
 
 enum ws_state {
 	WS_STATE_HTTP,		/* reading the upgrade request */
@@ -66,52 +50,10 @@ enum ws_state {
 	WS_STATE_FAILED,	/* protocol error, or stopped by a callback */
 };
 
-/* The request headers that matter; the others are skipped. */
-enum ws_header {
-	WS_HEADER_OTHER,
-	WS_HEADER_UPGRADE,
-	WS_HEADER_CONNECTION,
-	WS_HEADER_VERSION,
-	WS_HEADER_KEY,
-	WS_HEADER_TRANSFER_ENCODING,
-};
-
-/* What the request headers said (ws_http.seen). */
-#define WS_SEEN_UPGRADE		0x001	/* an Upgrade header */
-#define WS_SEEN_UPGRADE_WS	0x002	/* ... naming websocket */
-#define WS_SEEN_CONN_UPGRADE	0x004	/* Connection has "upgrade" */
-#define WS_SEEN_VERSION		0x008	/* a Sec-WebSocket-Version */
-#define WS_SEEN_VERSION_13	0x010	/* ... saying 13 */
-#define WS_SEEN_KEY		0x020	/* a Sec-WebSocket-Key */
-#define WS_SEEN_KEY_OK		0x040	/* ... of 16 bytes in base64 */
-#define WS_SEEN_BODY		0x080	/* the request has a body */
-#define WS_SEEN_BAD		0x100	/* one of these too long or
-					 * repeated */
-
-/* The upgrade request being read; freed once it is answered. */
-struct ws_http {
-	http_parser	 parser;
-	size_t		 max;		/* largest request */
-	size_t		 size;		/* request bytes parsed */
-	char		*url;		/* request target, with a NUL */
-	size_t		 url_len;
-	unsigned int	 seen;		/* WS_SEEN_* */
-	enum ws_header	 header;	/* whose value is being read */
-	bool		 in_value;
-	bool		 value_long;	/* did not fit <value> */
-	bool		 done;		/* the request is complete */
-	size_t		 name_len;	/* > WS_HTTP_NAME_MAX: too long */
-	size_t		 value_len;
-	char		 name[WS_HTTP_NAME_MAX];
-	char		 value[WS_HTTP_VALUE_MAX];
-	char		 key[WS_KEY_LEN + 1];
-};
-
 /*
- * The frame reader: the wslay context and the frame being read. Exists
- * only while bytes are being fed or a frame is cut between feeds.
- * <pending> counts the bytes given to wslay that are not yet part of a
- * whole frame: at 0 on a frame boundary, wslay holds nothing.
+ * The frame being read. It lives on the stack while frames arrive whole,
+ * and is kept on the heap only while a header or a frame is cut between
+ * feeds.
  */
 struct ws_rx {
 	uint64_t		 frame_len;	/* payload length */
@@ -148,20 +90,6 @@ struct ws {
 	bool			 opened;	/* 101 sent */
 	bool			 close_sent;
 	bool			 broken;	/* a write failed */
-};
-
-static int	 ws_http_on_url(http_parser *, const char *, size_t);
-static int	 ws_http_on_header_field(http_parser *, const char *, size_t);
-static int	 ws_http_on_header_value(http_parser *, const char *, size_t);
-static int	 ws_http_on_headers_complete(http_parser *);
-static int	 ws_http_on_message_complete(http_parser *);
-
-static const http_parser_settings ws_http_settings = {
-	.on_url = ws_http_on_url,
-	.on_header_field = ws_http_on_header_field,
-	.on_header_value = ws_http_on_header_value,
-	.on_headers_complete = ws_http_on_headers_complete,
-	.on_message_complete = ws_http_on_message_complete,
 };
 
 /* Passes <len> bytes to the write callback; after a failure, nothing. */
@@ -285,379 +213,6 @@ ws_fail(struct ws *ws, uint16_t code, int err, const char *why)
 	}
 	return err;
 }
-
-void
-ws_accept_key(const char *key, size_t key_len, char *out)
-{
-	unsigned char	 md[SHA_DIGEST_LENGTH];
-	unsigned char	 stack[64 + WS_GUID_LEN];
-	unsigned char	*buf = stack;
-
-	if (key_len > sizeof stack - WS_GUID_LEN) {
-		buf = xmalloc(key_len + WS_GUID_LEN);
-	}
-	memcpy(buf, key, key_len);
-	memcpy(buf + key_len, WS_GUID, WS_GUID_LEN);
-	SHA1(buf, key_len + WS_GUID_LEN, md);
-	if (buf != stack) {
-		free(buf);
-	}
-	sodium_bin2base64(out, WS_ACCEPT_LEN + 1, md, sizeof md,
-	    sodium_base64_VARIANT_ORIGINAL);
-}
-
-/* HTTP: the upgrade request. */
-
-static void
-ws_http_free(struct ws_http *h)
-{
-	if (h == NULL) {
-		return;
-	}
-	free(h->url);
-	free(h);
-}
-
-/* Drops the optional white space around a header value. */
-static void
-ws_trim(const char **s, size_t *len)
-{
-	while (*len > 0 && (**s == ' ' || **s == '\t')) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) {
-		(*len)--;
-	}
-}
-
-/* True if the comma-separated list <v> holds <token>, in any case. */
-static bool
-ws_token_list_has(const char *v, size_t len, const char *token)
-{
-	const char	*item, *comma;
-	size_t		 item_len, tlen = strlen(token);
-
-	while (len > 0) {
-		comma = memchr(v, ',', len);
-		item = v;
-		item_len = comma != NULL ? (size_t)(comma - v) : len;
-		v += item_len;
-		len -= item_len;
-		if (comma != NULL) {
-			v++;
-			len--;
-		}
-		ws_trim(&item, &item_len);
-		if (item_len == tlen && strncasecmp(item, token, tlen) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static enum ws_header
-ws_http_header_kind(const char *name, size_t len)
-{
-	static const struct {
-		const char	*name;
-		enum ws_header	 header;
-	} headers[] = {
-		{ "upgrade", WS_HEADER_UPGRADE },
-		{ "connection", WS_HEADER_CONNECTION },
-		{ "sec-websocket-version", WS_HEADER_VERSION },
-		{ "sec-websocket-key", WS_HEADER_KEY },
-		{ "transfer-encoding", WS_HEADER_TRANSFER_ENCODING },
-	};
-	size_t	 i;
-
-	for (i = 0; i < sizeof headers / sizeof headers[0]; i++) {
-		if (strlen(headers[i].name) == len &&
-		    strncasecmp(headers[i].name, name, len) == 0) {
-			return headers[i].header;
-		}
-	}
-	return WS_HEADER_OTHER;
-}
-
-/* A header line ended: records what its value says. */
-static void
-ws_http_header_end(struct ws_http *h)
-{
-	const char	*v = h->value;
-	size_t		 len = h->value_len;
-	unsigned char	 bin[16];
-	size_t		 bin_len;
-	const char	*end;
-
-	h->in_value = false;
-	h->name_len = 0;
-	if (h->header == WS_HEADER_OTHER) {
-		return;
-	}
-	if (h->value_long) {
-		h->seen |= WS_SEEN_BAD;
-		return;
-	}
-	ws_trim(&v, &len);
-	switch (h->header) {
-	case WS_HEADER_UPGRADE:
-		h->seen |= WS_SEEN_UPGRADE;
-		if (ws_token_list_has(v, len, "websocket")) {
-			h->seen |= WS_SEEN_UPGRADE_WS;
-		}
-		break;
-	case WS_HEADER_CONNECTION:
-		if (ws_token_list_has(v, len, "upgrade")) {
-			h->seen |= WS_SEEN_CONN_UPGRADE;
-		}
-		break;
-	case WS_HEADER_VERSION:
-		if (h->seen & WS_SEEN_VERSION) {
-			h->seen |= WS_SEEN_BAD;
-		}
-		h->seen |= WS_SEEN_VERSION;
-		if (len == 2 && memcmp(v, "13", 2) == 0) {
-			h->seen |= WS_SEEN_VERSION_13;
-		}
-		break;
-	case WS_HEADER_KEY:
-		if (h->seen & WS_SEEN_KEY) {
-			h->seen |= WS_SEEN_BAD;
-		}
-		h->seen |= WS_SEEN_KEY;
-		if (len == WS_KEY_LEN && sodium_base642bin(bin, sizeof bin,
-		    v, len, NULL, &bin_len, &end,
-		    sodium_base64_VARIANT_ORIGINAL) == 0 &&
-		    bin_len == sizeof bin && end == v + len) {
-			memcpy(h->key, v, len);
-			h->key[len] = '\0';
-			h->seen |= WS_SEEN_KEY_OK;
-		}
-		break;
-	case WS_HEADER_TRANSFER_ENCODING:
-		h->seen |= WS_SEEN_BODY;
-		break;
-	case WS_HEADER_OTHER:
-		break;
-	}
-}
-
-static int
-ws_http_on_url(http_parser *p, const char *at, size_t len)
-{
-	struct ws	*ws = p->data;
-	struct ws_http	*h = ws->http;
-
-	h->url = xrealloc(h->url, h->url_len + len + 1);
-	memcpy(h->url + h->url_len, at, len);
-	h->url_len += len;
-	h->url[h->url_len] = '\0';
-	return 0;
-}
-
-/* Names and values may come in pieces when the request straddles feeds. */
-static int
-ws_http_on_header_field(http_parser *p, const char *at, size_t len)
-{
-	struct ws	*ws = p->data;
-	struct ws_http	*h = ws->http;
-
-	if (h->in_value) {
-		ws_http_header_end(h);
-	}
-	if (h->name_len + len > WS_HTTP_NAME_MAX) {
-		h->name_len = WS_HTTP_NAME_MAX + 1;
-		return 0;
-	}
-	memcpy(h->name + h->name_len, at, len);
-	h->name_len += len;
-	return 0;
-}
-
-static int
-ws_http_on_header_value(http_parser *p, const char *at, size_t len)
-{
-	struct ws	*ws = p->data;
-	struct ws_http	*h = ws->http;
-
-	if (!h->in_value) {
-		h->in_value = true;
-		h->value_len = 0;
-		h->value_long = false;
-		h->header = h->name_len > WS_HTTP_NAME_MAX ? WS_HEADER_OTHER :
-		    ws_http_header_kind(h->name, h->name_len);
-	}
-	if (h->header == WS_HEADER_OTHER || h->value_long) {
-		return 0;
-	}
-	if (h->value_len + len > sizeof h->value) {
-		h->value_long = true;
-		return 0;
-	}
-	memcpy(h->value + h->value_len, at, len);
-	h->value_len += len;
-	return 0;
-}
-
-/* Asks the parser to skip any body: a body is refused once it stops. */
-static int
-ws_http_on_headers_complete(http_parser *p)
-{
-	struct ws	*ws = p->data;
-	struct ws_http	*h = ws->http;
-
-	if (h->in_value) {
-		ws_http_header_end(h);
-	}
-	if ((p->flags & F_CHUNKED) ||
-	    (p->content_length > 0 && p->content_length != ULLONG_MAX)) {
-		h->seen |= WS_SEEN_BODY;
-	}
-	return 1;
-}
-
-/* Stops the parser right after the request: what follows is frames. */
-static int
-ws_http_on_message_complete(http_parser *p)
-{
-	struct ws	*ws = p->data;
-
-	ws->http->done = true;
-	http_parser_pause(p, 1);
-	return 0;
-}
-
-/*
- * Answers the request with an HTTP error and a short text body; the
- * connection is to be closed once it is written.
- */
-static int
-ws_http_reject(struct ws *ws, int status, const char *reason,
-    const char *headers, const char *why)
-{
-	char	 buf[512];
-	int	 n, r;
-
-	n = snprintf(buf, sizeof buf, "HTTP/1.1 %d %s\r\n"
-	    "Connection: close\r\n"
-	    "%s"
-	    "Content-Type: text/plain\r\n"
-	    "Content-Length: %zu\r\n"
-	    "\r\n"
-	    "%s\n", status, reason, headers, strlen(reason) + 1, reason);
-	assert(n > 0 && (size_t)n < sizeof buf);
-	ws_http_free(ws->http);
-	ws->http = NULL;
-	ws->state = WS_STATE_CLOSED;
-	ws->result = WS_FEED_CLOSE;
-	ws->error = why;
-	r = ws_write(ws, buf, (size_t)n);
-	return r != 0 ? r : WS_FEED_CLOSE;
-}
-
-/* The request is complete: upgrades or refuses. */
-static int
-ws_http_answer(struct ws *ws)
-{
-	struct ws_http	*h = ws->http;
-	http_parser	*p = &h->parser;
-	char		 buf[160];
-	char		 accept[WS_ACCEPT_LEN + 1];
-	int		 n, r;
-
-	if (p->method != HTTP_GET) {
-		return ws_http_reject(ws, 405, "Method Not Allowed",
-		    "Allow: GET\r\n", "HTTP method is not GET");
-	}
-	if (p->http_major < 1 || (p->http_major == 1 && p->http_minor < 1)) {
-		return ws_http_reject(ws, 400, "Bad Request", "",
-		    "HTTP version older than 1.1");
-	}
-	if (h->seen & (WS_SEEN_BAD | WS_SEEN_BODY)) {
-		return ws_http_reject(ws, 400, "Bad Request", "",
-		    "bad upgrade request header or body");
-	}
-	if (!(h->seen & WS_SEEN_UPGRADE)) {
-		return ws_http_reject(ws, 426, "Upgrade Required",
-		    "Upgrade: websocket\r\n", "not a WebSocket request");
-	}
-	if (!(h->seen & WS_SEEN_UPGRADE_WS) ||
-	    !(h->seen & WS_SEEN_CONN_UPGRADE)) {
-		return ws_http_reject(ws, 400, "Bad Request", "",
-		    "bad Upgrade or Connection header");
-	}
-	if (!(h->seen & WS_SEEN_VERSION_13)) {
-		return ws_http_reject(ws, 426, "Upgrade Required",
-		    "Sec-WebSocket-Version: 13\r\n",
-		    "unsupported WebSocket version");
-	}
-	if (!(h->seen & WS_SEEN_KEY_OK)) {
-		return ws_http_reject(ws, 400, "Bad Request", "",
-		    "bad Sec-WebSocket-Key");
-	}
-
-	ws_accept_key(h->key, WS_KEY_LEN, accept);
-	n = snprintf(buf, sizeof buf, "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: %s\r\n"
-	    "\r\n", accept);
-	assert(n > 0 && (size_t)n < sizeof buf);
-	ws->path = h->url != NULL ? h->url : xstrdup("");
-	h->url = NULL;
-	ws_http_free(h);
-	ws->http = NULL;
-	ws->state = WS_STATE_OPEN;
-	ws->opened = true;
-	r = ws_write(ws, buf, (size_t)n);
-	if (r != 0) {
-		ws->state = WS_STATE_FAILED;
-		ws->result = r;
-		ws->error = "cannot write the 101 response";
-	}
-	return r;
-}
-
-/*
- * Parses request bytes; <ret_used> gets how many belong to the request
- * once it is complete (the rest are frames). Returns 0 to go on with
- * frames or more request bytes, else what ws_feed() returns.
- */
-static int
-ws_http_feed(struct ws *ws, const uint8_t *data, size_t len,
-    size_t *ret_used)
-{
-	struct ws_http		*h = ws->http;
-	size_t			 n, used;
-	enum http_errno		 err;
-
-	n = h->max - h->size;
-	if (n > len) {
-		n = len;
-	}
-	used = http_parser_execute(&h->parser, &ws_http_settings,
-	    (const char *)data, n);
-	h->size += used;
-	if (h->done) {
-		*ret_used = used;
-		return ws_http_answer(ws);
-	}
-	err = HTTP_PARSER_ERRNO(&h->parser);
-	if (err != HPE_OK) {
-		return ws_http_reject(ws, 400, "Bad Request", "",
-		    http_errno_description(err));
-	}
-	if (h->size >= h->max) {
-		return ws_http_reject(ws, 431,
-		    "Request Header Fields Too Large", "",
-		    "upgrade request too large");
-	}
-	*ret_used = used;
-	return 0;
-}
-
-/* Frames. */
 
 /*
  * The scratch buffer a whole frame is unmasked into before it is handed
@@ -1065,6 +620,44 @@ ws_frames_feed(struct ws *ws, const uint8_t *data, size_t len)
 	return r;
 }
 
+/*
+ * Feeds the upgrade request and writes its answer once it is complete.
+ * Returns 0 to go on (with frames when the state is now open), else what
+ * ws_feed() returns.
+ */
+static int
+ws_upgrade(struct ws *ws, const uint8_t *data, size_t len,
+    size_t *ret_used)
+{
+	struct ws_http_answer	 a;
+	int			 r;
+
+	memset(&a, 0, sizeof a);
+	r = ws_http_feed(ws->http, data, len, ret_used, &a);
+	if (r == WS_HTTP_MORE) {
+		return 0;
+	}
+	ws_http_destroy(ws->http);
+	ws->http = NULL;
+	if (r == WS_HTTP_REJECT) {
+		ws->state = WS_STATE_CLOSED;
+		ws->result = WS_FEED_CLOSE;
+		ws->error = a.why;
+		r = ws_write(ws, a.text, a.len);
+		return r != 0 ? r : WS_FEED_CLOSE;
+	}
+	ws->path = a.path;
+	ws->state = WS_STATE_OPEN;
+	ws->opened = true;
+	r = ws_write(ws, a.text, a.len);
+	if (r != 0) {
+		ws->state = WS_STATE_FAILED;
+		ws->result = r;
+		ws->error = "cannot write the 101 response";
+	}
+	return r;
+}
+
 /* The API. */
 
 struct ws *
@@ -1072,7 +665,6 @@ ws_create(const struct ws_conf *conf, const struct ws_callbacks *cb,
     void *arg)
 {
 	struct ws	*ws;
-	struct ws_http	*h;
 
 	ws = xcalloc(1, sizeof *ws);
 	ws->cb = *cb;
@@ -1080,12 +672,8 @@ ws_create(const struct ws_conf *conf, const struct ws_callbacks *cb,
 	ws->max_message = conf->max_message != 0 ? conf->max_message :
 	    WS_DEFAULT_MAX_MESSAGE;
 	ws->state = WS_STATE_HTTP;
-	h = xcalloc(1, sizeof *h);
-	http_parser_init(&h->parser, HTTP_REQUEST);
-	h->parser.data = ws;
-	h->max = conf->max_request != 0 ? conf->max_request :
-	    WS_DEFAULT_MAX_REQUEST;
-	ws->http = h;
+	ws->http = ws_http_create(conf->max_request != 0 ?
+	    conf->max_request : WS_DEFAULT_MAX_REQUEST);
 	return ws;
 }
 
@@ -1095,7 +683,7 @@ ws_destroy(struct ws *ws)
 	if (ws == NULL) {
 		return;
 	}
-	ws_http_free(ws->http);
+	ws_http_destroy(ws->http);
 	free(ws->rx);
 	free(ws->msg);
 	free(ws->path);
@@ -1113,7 +701,7 @@ ws_feed(struct ws *ws, const uint8_t *data, size_t len)
 		if (len == 0) {
 			return 0;
 		}
-		r = ws_http_feed(ws, data, len, &used);
+		r = ws_upgrade(ws, data, len, &used);
 		if (r != 0 || ws->state != WS_STATE_OPEN || used == len) {
 			return r;
 		}
@@ -1216,10 +804,7 @@ ws_memory(const struct ws *ws)
 	size_t	 n;
 
 	n = malloc_usable_size((void *)ws);
-	if (ws->http != NULL) {
-		n += malloc_usable_size(ws->http) +
-		    malloc_usable_size(ws->http->url);
-	}
+	n += ws_http_memory(ws->http);
 	if (ws->rx != NULL) {
 		n += malloc_usable_size(ws->rx);
 	}

@@ -44,19 +44,13 @@ chat_respond_json(struct session *s, uint32_t id, json_t *j)
 	free(text);
 }
 
-/* The request body as a JSON object; invalid JSON is {} as in Pomelo. */
+/* The request body as a JSON object (a new reference); else {}. */
 static json_t *
-chat_body(const struct msg *m)
+chat_body(struct request *r)
 {
-	json_t	*j;
+	json_t	*j = request_body(r);
 
-	j = json_loadb((const char *)m->body, m->body_len, JSON_DECODE_ANY,
-	    NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		j = json_object();
-	}
-	return j;
+	return json_is_object(j) ? json_incref(j) : json_object();
 }
 
 static const char *
@@ -69,22 +63,22 @@ chat_str(json_t *o, const char *key)
 }
 
 static void
-chat_query_entry(struct session *s, const struct msg *m)
+chat_query_entry(struct session *s, struct request *r)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
 	json_t			*body;
 	char			 addr[128], *colon;
 
-	if (m->type != MSG_REQUEST) {
+	if (r->type != MSG_REQUEST) {
 		return;
 	}
-	body = chat_body(m);
+	body = chat_body(r);
 	if (chat_str(body, "uid") == NULL ||
 	    session_io->sockname(s, &ss, &sl) != 0 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
 		json_decref(body);
-		session_respond(s, m->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
+		session_respond(s, r->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
 		return;
 	}
 	json_decref(body);
@@ -96,7 +90,7 @@ chat_query_entry(struct session *s, const struct msg *m)
 		memmove(addr, addr + 1, strlen(addr));
 		addr[strlen(addr) - 1] = '\0';
 	}
-	chat_respond_json(s, m->id, json_pack("{s:i, s:s, s:i}", "code", 200,
+	chat_respond_json(s, r->id, json_pack("{s:i, s:s, s:i}", "code", 200,
 	    "host", addr, "port", atoi(colon + 1)));
 }
 
@@ -155,29 +149,29 @@ out:
 }
 
 static void
-chat_enter(struct session *s, const struct msg *m)
+chat_enter(struct session *s, struct request *r)
 {
 	struct chat_enter	*e;
 	const char		*username, *rid;
 	json_t			*body;
 	char			*uid, *onleave;
-	int			 r;
+	int			 err;
 
-	if (m->type != MSG_REQUEST) {
+	if (r->type != MSG_REQUEST) {
 		return;
 	}
-	body = chat_body(m);
+	body = chat_body(r);
 	username = chat_str(body, "username");
 	rid = chat_str(body, "rid");
 	if (username == NULL || rid == NULL || strchr(username, '*') !=
 	    NULL || s->uid != NULL) {
 		json_decref(body);
-		session_respond(s, m->id, CHAT_DUPLICATE,
+		session_respond(s, r->id, CHAT_DUPLICATE,
 		    sizeof CHAT_DUPLICATE - 1);
 		return;
 	}
 	e = xcalloc(1, sizeof *e);
-	e->id = m->id;
+	e->id = r->id;
 	e->username = xstrdup(username);
 	e->rid = xstrdup(rid);
 	json_decref(body);
@@ -186,14 +180,14 @@ chat_enter(struct session *s, const struct msg *m)
 	/* Bound now: a second enter on this session is refused at once. */
 	session_bind(s, uid);
 	session_set(s, "rid", json_string(e->rid));
-	r = channel_join(s, e->rid, uid, true, "onLeave", onleave,
+	err = channel_join(s, e->rid, uid, true, "onLeave", onleave,
 	    chat_entered, e);
 	free(onleave);
 	free(uid);
-	if (r != 0) {
+	if (err != 0) {
 		session_unbind(s);
 		session_del(s, "rid");
-		session_respond(s, m->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
+		session_respond(s, r->id, CHAT_ERROR, sizeof CHAT_ERROR - 1);
 		free(e->username);
 		free(e->rid);
 		free(e);
@@ -201,7 +195,7 @@ chat_enter(struct session *s, const struct msg *m)
 }
 
 static void
-chat_send(struct session *s, const struct msg *m)
+chat_send(struct session *s, struct request *r)
 {
 	const char	*rid, *content, *target, *star;
 	json_t		*body, *param;
@@ -209,13 +203,13 @@ chat_send(struct session *s, const struct msg *m)
 
 	rid = json_string_value(session_get(s, "rid"));
 	if (s->uid == NULL || rid == NULL) {
-		if (m->type == MSG_REQUEST) {
-			session_respond(s, m->id, CHAT_ERROR,
+		if (r->type == MSG_REQUEST) {
+			session_respond(s, r->id, CHAT_ERROR,
 			    sizeof CHAT_ERROR - 1);
 		}
 		return;
 	}
-	body = chat_body(m);
+	body = chat_body(r);
 	content = json_string_value(json_object_get(body, "content"));
 	target = json_string_value(json_object_get(body, "target"));
 	star = strrchr(s->uid, '*');
@@ -233,9 +227,9 @@ chat_send(struct session *s, const struct msg *m)
 	free(text);
 	free(username);
 	json_decref(body);
-	if (m->type == MSG_REQUEST) {
+	if (r->type == MSG_REQUEST) {
 		/* Pomelo answers {route: msg.route}, which is undefined: {}. */
-		session_respond(s, m->id, "{}", 2);
+		session_respond(s, r->id, "{}", 2);
 	}
 }
 

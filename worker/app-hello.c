@@ -20,30 +20,30 @@
 	"\"{\\\"code\\\":200,\\\"msg\\\":\\\"subscribe message is ok.\\\"}\"}"
 
 static void
-hello_reply(struct session *s, const struct msg *m, const char *body,
+hello_reply(struct session *s, struct request *r, const char *body,
     size_t len)
 {
-	if (m->type == MSG_REQUEST) {
-		session_respond(s, m->id, body, len);
+	if (r->type == MSG_REQUEST) {
+		session_respond(s, r->id, body, len);
 	}
 }
 
 static void
-hello_entry(struct session *s, const struct msg *m)
+hello_entry(struct session *s, struct request *r)
 {
-	hello_reply(s, m, HELLO_ENTRY, sizeof HELLO_ENTRY - 1);
+	hello_reply(s, r, HELLO_ENTRY, sizeof HELLO_ENTRY - 1);
 }
 
 static void
-hello_publish(struct session *s, const struct msg *m)
+hello_publish(struct session *s, struct request *r)
 {
-	hello_reply(s, m, HELLO_PUBLISH, sizeof HELLO_PUBLISH - 1);
+	hello_reply(s, r, HELLO_PUBLISH, sizeof HELLO_PUBLISH - 1);
 }
 
 static void
-hello_subscribe(struct session *s, const struct msg *m)
+hello_subscribe(struct session *s, struct request *r)
 {
-	hello_reply(s, m, HELLO_SUBSCRIBE, sizeof HELLO_SUBSCRIBE - 1);
+	hello_reply(s, r, HELLO_SUBSCRIBE, sizeof HELLO_SUBSCRIBE - 1);
 }
 
 static const struct route_entry hello_routes[] = {

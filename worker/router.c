@@ -107,23 +107,23 @@ router_find(const char *route, size_t len)
 }
 
 /*
- * Runs the handler of <m>'s route. A request to an unknown route gets
+ * Runs the handler of <r>'s route. A request to an unknown route gets
  * {"code":500}, as from Pomelo; a notify is never answered.
  */
 void
-router_dispatch(struct session *s, const struct msg *m)
+router_dispatch(struct session *s, struct request *r)
 {
 	route_cb	 cb;
 
-	cb = router_find(m->route, m->route_len);
-	if (cb != NULL && memchr(m->route, '.', m->route_len) != NULL) {
-		cb(s, m);
+	cb = router_find(r->route, r->route_len);
+	if (cb != NULL && memchr(r->route, '.', r->route_len) != NULL) {
+		cb(s, r);
 		return;
 	}
 	session_log(s, LOG_LEVEL_DEBUG, "no handler for route \"%.*s\"",
-	    (int)m->route_len, m->route);
-	if (m->type == MSG_REQUEST) {
-		session_respond(s, m->id, router_error,
+	    (int)r->route_len, r->route);
+	if (r->type == MSG_REQUEST) {
+		session_respond(s, r->id, router_error,
 		    sizeof router_error - 1);
 	}
 }

@@ -312,6 +312,7 @@ static void
 session_data(struct session *s, const uint8_t *body, size_t len)
 {
 	struct msg	 m;
+	struct request	 r;
 	const char	*route;
 
 	if (msg_decode(body, len, &m) != 0) {
@@ -340,7 +341,32 @@ session_data(struct session *s, const uint8_t *body, size_t len)
 	} else {
 		worker->stats.notifies++;
 	}
-	router_dispatch(s, &m);
+	r.type = m.type;
+	r.id = m.id;
+	r.route = m.route;
+	r.route_len = m.route_len;
+	r.raw = m.body;
+	r.raw_len = m.body_len;
+	r.body = NULL;
+	router_dispatch(s, &r);
+	json_decref(r.body);
+}
+
+/*
+ * The body of <r> as a JSON value, borrowed until the handler returns.
+ * A body that is not JSON is {}, as in Pomelo.
+ */
+json_t *
+request_body(struct request *r)
+{
+	if (r->body == NULL) {
+		r->body = json_loadb((const char *)r->raw, r->raw_len,
+		    JSON_DECODE_ANY, NULL);
+		if (r->body == NULL) {
+			r->body = json_object();
+		}
+	}
+	return r->body;
 }
 
 /*

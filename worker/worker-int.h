@@ -37,6 +37,7 @@
 
 struct ws;
 struct conn;
+struct request;
 struct session;
 struct wmember;
 
@@ -284,10 +285,26 @@ void		 session_kick_uid_all(const char *uid, const char *reason);
 void		 session_set(struct session *s, const char *key, json_t *value);
 void		 session_del(struct session *s, const char *key);
 json_t		*session_get(const struct session *s, const char *key);
+json_t		*request_body(struct request *r);
 void		 session_list(struct ipc_chan *chan, uint64_t tag);
 
+/*
+ * A request or a notify on its way to a handler. The body is decoded once,
+ * when a handler asks for it (request_body()), and freed by the session
+ * after the handler returns: a handler that keeps it takes a reference.
+ */
+struct request {
+	enum msg_type	 type;		/* MSG_REQUEST or MSG_NOTIFY */
+	uint32_t	 id;		/* 0 for a notify */
+	const char	*route;		/* not NUL-terminated */
+	size_t		 route_len;
+	const uint8_t	*raw;		/* the body as it came */
+	size_t		 raw_len;
+	json_t		*body;		/* once decoded */
+};
+
 /* router.c */
-typedef void (*route_cb)(struct session *s, const struct msg *m);
+typedef void (*route_cb)(struct session *s, struct request *r);
 struct route_entry {
 	const char	*route;
 	route_cb	 cb;
@@ -296,7 +313,7 @@ void		 router_add(const struct route_entry *table, size_t n);
 route_cb	 router_find(const char *route, size_t len);
 const char *const *router_routes(size_t *ret_n);
 void		 router_finish(void);
-void		 router_dispatch(struct session *s, const struct msg *m);
+void		 router_dispatch(struct session *s, struct request *r);
 
 /* channel.c */
 typedef void (*channel_join_cb)(struct session *s, bool ok, json_t *reply,

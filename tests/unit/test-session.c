@@ -91,16 +91,16 @@ static const struct session_io test_io = {
 static int	 handled;
 
 static void
-echo(struct session *s, const struct msg *m)
+echo(struct session *s, struct request *r)
 {
 	handled++;
-	if (m->type == MSG_REQUEST) {
-		session_respond(s, m->id, m->body, m->body_len);
+	if (r->type == MSG_REQUEST) {
+		session_respond(s, r->id, r->raw, r->raw_len);
 	}
 }
 
 static void
-kick_me(struct session *s, const struct msg *m)
+kick_me(struct session *s, struct request *r)
 {
 	handled++;
 	session_kick(s, "bye-bye");

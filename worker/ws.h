@@ -86,8 +86,7 @@ int		 ws_sendv(struct ws *ws, const struct iovec *iov, int iovcnt);
 int		 ws_close(struct ws *ws, uint16_t code, const char *reason);
 
 /*
- * The heap bytes the connection holds now, wslay's included, as the
- * allocator counts them (malloc_usable_size()): for statistics and tests.
+ * The heap bytes the connection holds now, as the allocator counts them (malloc_usable_size()): for statistics and tests.
  */
 size_t		 ws_memory(const struct ws *ws);
 

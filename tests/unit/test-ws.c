@@ -491,7 +491,7 @@ TEST(fragmented_message)
 	}
 }
 
-/* A message of 70000 bytes, past wslay's 4 KiB buffer, in odd pieces. */
+/* A message of 70000 bytes, larger than any one read, in odd pieces. */
 TEST(large_message)
 {
 	static const size_t	 chunks[] = { 1000, 4099, 70014 };

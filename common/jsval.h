@@ -41,8 +41,9 @@ struct jsval_buf {
  * a double, which is what JavaScript holds). On success stores a new
  * reference in <*ret> (the caller json_decref()s it) and returns 0;
  * returns -EBADMSG with a reason in <err> when the text is not JSON, and
- * leaves <*ret> untouched. Lone UTF-16 surrogate escapes ("\ud800"),
- * which JSON.parse accepts, are refused: jansson holds UTF-8 only.
+ * leaves <*ret> untouched. Two things JSON.parse accepts are refused,
+ * because jansson cannot hold them: lone UTF-16 surrogate escapes
+ * ("\ud800") and "\u0000" inside object keys.
  */
 int	 jsval_parse(const void *text, size_t len, json_t **ret, char *err,
 	     size_t errlen);

@@ -311,6 +311,36 @@ rpc_msg_resp_no_such(const struct rpc_request *req, enum rpc_no_such what)
 }
 
 json_t *
+rpc_msg_resp_session_error(enum flavour f, enum rpc_session_error e,
+    const json_t *v)
+{
+	const char	*bound = f == FLAVOUR_PINUS ? "bound" : "bind";
+	json_t		*resp;
+	char		*s, *message;
+
+	s = jsval_to_string(v, NULL);
+	switch (e) {
+	case RPC_SESSION_NOT_FOUND:
+		xasprintf(&message, "session does not exist, sid: %s", s);
+		break;
+	case RPC_SESSION_BOUND_OTHER:
+		xasprintf(&message, "session has already %s with %s", bound, s);
+		break;
+	case RPC_SESSION_SINGLE:
+		xasprintf(&message, "singleSession is enabled, and session has "
+		    "already %s with uid: %s", bound, s);
+		break;
+	default:
+		xasprintf(&message, "session has not bind with %s", s);
+		break;
+	}
+	resp = rpc_msg_error_resp(message);
+	free(message);
+	free(s);
+	return resp;
+}
+
+json_t *
 rpc_msg_session_export(uint64_t sid, const char *frontend_id,
     const json_t *uid, const json_t *settings)
 {

@@ -64,6 +64,14 @@ struct rpc_forward {
 	const json_t	*settings;	/* an object; NULL: {} */
 };
 
+/* The sessionRemote failures of §6.1, worded per flavour. */
+enum rpc_session_error {
+	RPC_SESSION_NOT_FOUND,		/* bind/unbind/push/pushAll: no sid */
+	RPC_SESSION_BOUND_OTHER,	/* bind: bound to another uid */
+	RPC_SESSION_SINGLE,		/* bind: singleSession, uid has one */
+	RPC_SESSION_NOT_BOUND,		/* unbind: not bound to that uid */
+};
+
 /* Which lookup of the acceptor's dispatcher failed. */
 enum rpc_no_such {
 	RPC_NO_SUCH_NAMESPACE,
@@ -176,6 +184,24 @@ json_t	*rpc_msg_resp_error(const char *fmt, ...)
  */
 json_t	*rpc_msg_resp_no_such(const struct rpc_request *req,
 	     enum rpc_no_such what);
+
+/*
+ * The resp of a sessionRemote call that failed as Pomelo's or Pinus's
+ * sessionService fails it (CLUSTER.md §6.1), [{"stack":"Error: <text>"}]
+ * with <text>, <v> written as String(v) (NULL: "undefined"):
+ *   RPC_SESSION_NOT_FOUND    "session does not exist, sid: <v = sid>"
+ *   RPC_SESSION_BOUND_OTHER  "session has already bind with <v>" (Pinus:
+ *                            "bound with"), <v> the uid the session has
+ *   RPC_SESSION_SINGLE       "singleSession is enabled, and session has
+ *                            already bind with uid: <v>" (Pinus: "bound"),
+ *                            <v> the uid asked for
+ *   RPC_SESSION_NOT_BOUND    "session has not bind with <v>", <v> the uid
+ *                            the session has (null when none), as Node
+ *                            words it in both
+ * Returns a new reference.
+ */
+json_t	*rpc_msg_resp_session_error(enum flavour f, enum rpc_session_error e,
+	     const json_t *v);
 
 /*
  * The session export {"id","frontendId","uid","settings"} that

@@ -125,6 +125,52 @@ TEST(session_remote_requests_and_pomelo_replies)
 	json_decref(exp);
 }
 
+TEST(session_errors_per_flavour)
+{
+	json_t	*v, *resp;
+	size_t	 i;
+	static const struct {
+		enum flavour		 f;
+		enum rpc_session_error	 e;
+		const char		*v;	/* JSON; NULL: undefined */
+		const char		*stack;
+	} cases[] = {
+		{ FLAVOUR_POMELO, RPC_SESSION_NOT_FOUND, "99999",
+		    "Error: session does not exist, sid: 99999" },
+		{ FLAVOUR_PINUS, RPC_SESSION_NOT_FOUND, "\"7\"",
+		    "Error: session does not exist, sid: 7" },
+		{ FLAVOUR_POMELO, RPC_SESSION_BOUND_OTHER, "\"alice*r1\"",
+		    "Error: session has already bind with alice*r1" },
+		{ FLAVOUR_PINUS, RPC_SESSION_BOUND_OTHER, "\"alice*r1\"",
+		    "Error: session has already bound with alice*r1" },
+		{ FLAVOUR_POMELO, RPC_SESSION_SINGLE, "42",
+		    "Error: singleSession is enabled, and session has already "
+		    "bind with uid: 42" },
+		{ FLAVOUR_PINUS, RPC_SESSION_SINGLE, "\"u\"",
+		    "Error: singleSession is enabled, and session has already "
+		    "bound with uid: u" },
+		{ FLAVOUR_POMELO, RPC_SESSION_NOT_BOUND, "null",
+		    "Error: session has not bind with null" },
+		{ FLAVOUR_PINUS, RPC_SESSION_NOT_BOUND, NULL,
+		    "Error: session has not bind with undefined" },
+	};
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v = NULL;
+		if (cases[i].v != NULL) {
+			ASSERT_EQ(jsval_parse(cases[i].v, strlen(cases[i].v), &v,
+			    NULL, 0), 0);
+		}
+		resp = rpc_msg_resp_session_error(cases[i].f, cases[i].e, v);
+		json_decref(v);
+		ASSERT_EQ(json_array_size(resp), 1);
+		ASSERT_EQ(json_object_size(json_array_get(resp, 0)), 1);
+		ASSERT_STR_EQ(json_string_value(json_object_get(
+		    json_array_get(resp, 0), "stack")), cases[i].stack);
+		json_decref(resp);
+	}
+}
+
 TEST(channel_remote_requests_and_replies)
 {
 	struct rpc_request	 req;
@@ -584,6 +630,7 @@ int
 main(void)
 {
 	RUN(session_remote_requests_and_pomelo_replies);
+	RUN(session_errors_per_flavour);
 	RUN(channel_remote_requests_and_replies);
 	RUN(user_remote_and_dispatch_errors);
 	RUN(ids_echoed_with_their_type);

@@ -26,6 +26,27 @@ enum conf_accept {
 	CONF_ACCEPT_SHARED,
 };
 
+enum conf_cluster {
+	CONF_CLUSTER_NONE = 0,
+	CONF_CLUSTER_POMELO,
+	CONF_CLUSTER_PINUS,
+};
+
+/* How requests for one server type pick a server of it ([route TYPE]). */
+enum conf_route_key {
+	CONF_ROUTE_UID = 0,	/* crc32(uid or "") as Pomelo's default */
+	CONF_ROUTE_SETTING,	/* crc32(String(settings[key_setting])) */
+	CONF_ROUTE_SESSION,	/* crc32(the session id) */
+};
+
+struct route_conf {
+	char		*server_type;
+	char		*key;		/* as written */
+	int		 key_kind;	/* enum conf_route_key */
+	char		*key_setting;	/* CONF_ROUTE_SETTING: the name */
+	int		 line;
+};
+
 struct listener_conf {
 	char		*name;
 	char		*address;	/* as written */
@@ -70,11 +91,28 @@ struct conf {
 	bool			 app_hello;
 	bool			 app_chat;
 
+	/* [cluster] */
+	int			 cluster_type;	/* enum conf_cluster */
+	char			*cluster_master;
+	char			*cluster_token;
+	char			*cluster_server_type;
+	char			*cluster_server_id;
+	char			*cluster_host;
+	char			*cluster_client_host;
+	char			*cluster_own_routes;
+	char			*cluster_session_closed;
+	char			*cluster_remoter_paths;
+	uint64_t		 cluster_rpc_timeout;		/* ms */
+	uint64_t		 cluster_rpc_max_payload;
+
 	struct listener_conf	*listeners;
 	size_t			 n_listeners;
+	struct route_conf	*routes;
+	size_t			 n_routes;
 
 	/* Derived by conf_load(). */
 	struct addr		 metrics_addr;
+	struct addr		 cluster_master_addr;
 };
 
 /*

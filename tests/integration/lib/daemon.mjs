@@ -2,7 +2,7 @@
 // Copyright (c) 2026 The shaddock authors
 //
 // Starts the real shaddockd for a test and cleans up after it. Each daemon gets a fresh temporary
-// folder holding a generated config (listeners on free 127.0.0.1 ports, the admin socket, the pid
+// folder holding a generated config (a listener on a reserved 127.0.0.1 port, see ports.mjs, the admin socket, the pid
 // file and the daemon's log), runs in the foreground (-f) with stdout and stderr going to a file,
 // and startDaemon() returns once `show workers json` lists the wanted number of ready workers.
 // stop() always kills by pid: the master and every worker pid the test saw or that is still a
@@ -19,7 +19,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, run, sleep, waitFor, withTimeout } from './util.mjs';
+import { reservePort, run, sleep, waitFor, withTimeout } from './util.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -139,7 +139,9 @@ export class Daemon {
 	async init() {
 		const o = this.opts;
 		if (!o.listeners) {
-			this.port = await freePort();
+			// Held until stop() has killed the daemon (lib/ports.mjs).
+			this.portReservation = await reservePort();
+			this.port = this.portReservation.port;
 			this.listeners = { main: { address: `127.0.0.1:${this.port}` } };
 		} else {
 			this.listeners = o.listeners;
@@ -383,6 +385,7 @@ export class Daemon {
 		while ([...this.seenWorkerPids].some((p) => this.isOurs(p)) && Date.now() < deadline) {
 			await sleep(20);
 		}
+		this.portReservation?.release();
 		if (KEEP) {
 			process.stderr.write(`shaddockd test folder kept: ${this.dir}\n`);
 		} else {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The shaddock authors
 //
-// Small helpers shared by the integration tests: bounded waits, free loopback ports, running a
-// program with a time limit. Every wait here has a deadline; nothing polls forever.
+// Small helpers shared by the integration tests: bounded waits, running a program with a time
+// limit, and (from ports.mjs) reserved loopback ports. Every wait here has a deadline; nothing
+// polls forever.
 
-import net from 'node:net';
 import { execFile } from 'node:child_process';
+
+export { freePort, reservePort } from './ports.mjs';
 
 export function sleep(ms) {
 	return new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,19 +43,6 @@ export async function waitFor(fn, { timeout = 5000, interval = 50, what = 'condi
 		}
 		await sleep(interval);
 	}
-}
-
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
-export function freePort() {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.unref();
-		srv.on('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address();
-			srv.close(() => resolve(port));
-		});
-	});
 }
 
 // Runs a program; resolves { code, signal, stdout, stderr } (never rejects on a non-zero exit).

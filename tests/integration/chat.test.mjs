@@ -99,10 +99,14 @@ async function enter(m, rid) {
 	return m.request(ENTER, { username: m.name, rid });
 }
 
-// Waits until `m` has `n` pushes on `route`, then a little longer to catch duplicates.
+// How long a test waits for pushes that must not come. A sleep on purpose: an absence can only
+// be seen over time (a duplicate, or a push to the wrong member, would come within it).
+const QUIET_MS = 100;
+
+// Waits until `m` has `n` pushes on `route`, then QUIET_MS longer to catch duplicates.
 async function expectPushes(m, route, n, what) {
 	await waitFor(() => m.got(route).length >= n, { timeout: 3000, what });
-	await sleep(100);
+	await sleep(QUIET_MS);
 	assert.equal(m.got(route).length, n, `${m.name}: ${what}`);
 }
 
@@ -148,7 +152,7 @@ test('a room with members on both workers: enter, send, leave', async () => {
 		target: 'bob' }), {});
 	await expectPushes(bob, 'onChat', 2, 'the private message');
 	assert.deepEqual(bob.got('onChat')[1], { msg: 'psst', from: 'carol', target: 'bob' });
-	await sleep(150);
+	await sleep(QUIET_MS);
 	assert.equal(alice.got('onChat').length, 1, 'alice got the private message');
 	assert.equal(carol.got('onChat').length, 1, 'carol got her own private message');
 

@@ -8,7 +8,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, findSession, KICKED_ONE } from '../integration/lib/daemon.mjs';
+import { startDaemon, stopAll, findSession, KICKED_ONE } from '../integration/lib/daemon.mjs';
 import { createClient } from '../integration/lib/jsclient.mjs';
 import { PomeloRawClient, ENTRY_ROUTE, ENTRY_OK } from '../integration/lib/pomelo-raw.mjs';
 import { sleep } from '../integration/lib/util.mjs';
@@ -23,9 +23,7 @@ after(async () => {
 	for (const c of clients) {
 		c.disconnect();
 	}
-	for (const x of daemons) {
-		await x.stop();
-	}
+	await stopAll(daemons);
 });
 
 async function client(daemon = d) {

@@ -11,7 +11,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { startDaemon } from './lib/daemon.mjs';
+import { startDaemon, stopAll } from './lib/daemon.mjs';
 import {
 	PomeloRawClient, PKG, ENTRY_ROUTE, ENTRY_OK, encodeHandshake, encodeHeader, encodePackage,
 	encodeRequest,
@@ -25,9 +25,7 @@ after(async () => {
 	for (const c of clients) {
 		c.close();
 	}
-	for (const d of daemons) {
-		await d.stop();
-	}
+	await stopAll(daemons);
 });
 
 async function start(opts) {

@@ -10,7 +10,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, findSession } from './lib/daemon.mjs';
+import { startDaemon, stopAll, findSession } from './lib/daemon.mjs';
 import { createClient } from './lib/jsclient.mjs';
 import { PomeloRawClient } from './lib/pomelo-raw.mjs';
 import { sleep, waitFor } from './lib/util.mjs';
@@ -29,9 +29,7 @@ after(async () => {
 			// already closed
 		}
 	}
-	for (const d of daemons) {
-		await d.stop();
-	}
+	await stopAll(daemons);
 });
 
 // A chat member: a client of either kind with the pushes it got, by route, in order.

@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include <sys/un.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -105,7 +106,7 @@ static const struct conf_directive conf_directives[] = {
 	  "shared. Changing *accept* needs a restart." },
 	{ .section = SEC_SERVER, .name = "runtime_dir", .type = CONF_STRING,
 	  .offset = C(runtime_dir), .def = "auto",
-	  .value = "a directory, or *auto*",
+	  .value = "an absolute path, or *auto*",
 	  .help = "The directory of the admin socket and of the pid file, "
 	  "created (mode 0755, with its parents) at start.",
 	  .doc = "*auto* is *$RUNTIME_DIRECTORY* when set (systemd's "
@@ -115,7 +116,8 @@ static const struct conf_directive conf_directives[] = {
 	  "restart." },
 	{ .section = SEC_SERVER, .name = "admin_socket", .type = CONF_STRING,
 	  .offset = C(admin_socket), .def = "admin.sock",
-	  .value = "a path, not empty",
+	  .value = "a path, not empty, at most 107 bytes long once inside "
+	  "*runtime_dir*",
 	  .help = "The path of the admin Unix socket; a relative path is "
 	  "inside runtime_dir.",
 	  .doc = "See *shaddockctl*(8). It is created with mode 0660; at "
@@ -228,7 +230,7 @@ static const struct conf_directive conf_directives[] = {
 	  "ignored, and no heartbeat timeout applies." },
 	{ .section = SEC_CONNECTOR, .name = "heartbeat_timeout",
 	  .type = CONF_DURATION, .offset = C(heartbeat_timeout), .min = 0,
-	  .max = DAY, .def = "0",
+	  .max = 2 * DAY, .def = "0",
 	  .help = "A working session that has sent no heartbeat package for "
 	  "this long is closed (counted in heartbeat_timeouts).",
 	  .doc = "0 means twice *heartbeat*. Unused when *heartbeat* is 0." },
@@ -320,7 +322,10 @@ static const struct conf_directive conf_directives[] = {
 struct conf_parse {
 	struct conf	*conf;
 	const char	*path;
-	FILE		*f;
+	FILE		*f;		/* or, when NULL, data and len */
+	const char	*data;
+	size_t		 len;
+	size_t		 off;
 	int		 line;
 	bool		 long_line;
 	int		 section_line;	/* of the last [section] header */
@@ -359,6 +364,18 @@ conf_error(struct conf_parse *p, int line, const char *fmt, ...)
 	free(msg);
 }
 
+static int
+conf_getc(struct conf_parse *p)
+{
+	if (p->f != NULL) {
+		return getc(p->f);
+	}
+	if (p->off == p->len) {
+		return EOF;
+	}
+	return (unsigned char)p->data[p->off++];
+}
+
 /* An fgets() that counts lines and reads long lines whole. */
 static char *
 conf_reader(char *str, int num, void *stream)
@@ -369,7 +386,7 @@ conf_reader(char *str, int num, void *stream)
 
 	p->long_line = false;
 	for (;;) {
-		c = getc(p->f);
+		c = conf_getc(p);
 		if (c == EOF) {
 			break;
 		}
@@ -721,6 +738,7 @@ conf_finish(struct conf_parse *p)
 {
 	struct conf		*c = p->conf;
 	struct listener_conf	*l, *m;
+	struct sockaddr_un	 sun;
 	char			 err[128];
 	size_t			 i, j;
 
@@ -733,11 +751,18 @@ conf_finish(struct conf_parse *p)
 	if (strcmp(c->runtime_dir, "auto") == 0) {
 		free(c->runtime_dir);
 		c->runtime_dir = conf_default_runtime_dir();
+	} else if (*c->runtime_dir != '/') {
+		/* The paths inside it would depend on the working directory. */
+		conf_error(p, 0, "runtime_dir: \"%s\" is not an absolute path "
+		    "nor auto", c->runtime_dir);
 	}
 	conf_in_runtime_dir(c, &c->admin_socket);
 	conf_in_runtime_dir(c, &c->pid_file);
 	if (*c->admin_socket == '\0') {
 		conf_error(p, 0, "admin_socket must not be empty");
+	} else if (strlen(c->admin_socket) >= sizeof sun.sun_path) {
+		conf_error(p, 0, "admin_socket: \"%s\" is longer than %zu "
+		    "bytes", c->admin_socket, sizeof sun.sun_path - 1);
 	}
 	if (c->heartbeat_timeout == 0) {
 		c->heartbeat_timeout = 2 * c->heartbeat;
@@ -776,12 +801,49 @@ conf_finish(struct conf_parse *p)
 	}
 }
 
+/* Parses what <p> reads; the rest of conf_load(). */
+static int
+conf_parse(struct conf_parse *p, struct conf **ret, char **ret_errors)
+{
+	struct conf	*c;
+	size_t		 i;
+	int		 r;
+
+	c = p->conf = xcalloc(1, sizeof *c);
+	c->path = xstrdup(p->path);
+	r = ini_parse_stream(conf_reader, p, conf_handler, p);
+	if (p->f != NULL && ferror(p->f)) {
+		conf_error(p, p->line, "read error");
+	}
+	/* The handler never fails, so a line inih reports is a syntax error. */
+	if (r > 0) {
+		conf_error(p, r, "syntax error (expected [section] or "
+		    "key = value)");
+	} else if (r < 0) {
+		conf_error(p, 0, "out of memory while parsing");
+	}
+	conf_defaults(p, SEC_SERVER, c, p->set_line);
+	conf_defaults(p, SEC_CONNECTOR, c, p->set_line);
+	conf_defaults(p, SEC_APP, c, p->set_line);
+	for (i = 0; i < c->n_listeners; i++) {
+		conf_defaults(p, SEC_LISTENER, &c->listeners[i],
+		    p->lset_line + i * N_DIRECTIVES);
+	}
+	conf_finish(p);
+	free(p->lset_line);
+	if (p->n_errors > 0) {
+		conf_free(c);
+		*ret_errors = p->errors;
+		return -EINVAL;
+	}
+	*ret = c;
+	return 0;
+}
+
 int
 conf_load(const char *path, struct conf **ret, char **ret_errors)
 {
 	struct conf_parse	 p;
-	struct conf		*c;
-	size_t			 i;
 	int			 r;
 
 	*ret_errors = NULL;
@@ -793,36 +855,23 @@ conf_load(const char *path, struct conf **ret, char **ret_errors)
 		    strerror(-r));
 		return r;
 	}
-	c = p.conf = xcalloc(1, sizeof *c);
-	c->path = xstrdup(path);
-	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
-	if (ferror(p.f)) {
-		conf_error(&p, p.line, "read error");
-	}
+	r = conf_parse(&p, ret, ret_errors);
 	fclose(p.f);
-	/* The handler never fails, so a line inih reports is a syntax error. */
-	if (r > 0) {
-		conf_error(&p, r, "syntax error (expected [section] or "
-		    "key = value)");
-	} else if (r < 0) {
-		conf_error(&p, 0, "out of memory while parsing");
-	}
-	conf_defaults(&p, SEC_SERVER, c, p.set_line);
-	conf_defaults(&p, SEC_CONNECTOR, c, p.set_line);
-	conf_defaults(&p, SEC_APP, c, p.set_line);
-	for (i = 0; i < c->n_listeners; i++) {
-		conf_defaults(&p, SEC_LISTENER, &c->listeners[i],
-		    p.lset_line + i * N_DIRECTIVES);
-	}
-	conf_finish(&p);
-	free(p.lset_line);
-	if (p.n_errors > 0) {
-		conf_free(c);
-		*ret_errors = p.errors;
-		return -EINVAL;
-	}
-	*ret = c;
-	return 0;
+	return r;
+}
+
+int
+conf_load_buffer(const char *name, const char *data, size_t len,
+    struct conf **ret, char **ret_errors)
+{
+	struct conf_parse	 p;
+
+	*ret_errors = NULL;
+	memset(&p, 0, sizeof p);
+	p.path = name;
+	p.data = data;
+	p.len = len;
+	return conf_parse(&p, ret, ret_errors);
 }
 
 void
@@ -890,6 +939,25 @@ conf_dump_value(const struct conf_directive *d, const void *base, FILE *f)
 	}
 }
 
+/*
+ * Writes "NAME = ". A string value that starts with ';' follows the '='
+ * directly: after a blank, libinih would read it as a comment.
+ */
+static void
+conf_dump_key(const struct conf_directive *d, const void *base, FILE *f)
+{
+	const char	*s;
+
+	if (d->type == CONF_STRING || d->type == CONF_ADDRESS) {
+		s = *(char *const *)((const char *)base + d->offset);
+		if (s != NULL && *s == ';') {
+			fprintf(f, "%s =", d->name);
+			return;
+		}
+	}
+	fprintf(f, "%s = ", d->name);
+}
+
 void
 conf_dump(const struct conf *c, FILE *f)
 {
@@ -907,7 +975,7 @@ conf_dump(const struct conf *c, FILE *f)
 			if (d->section != s) {
 				continue;
 			}
-			fprintf(f, "%s = ", d->name);
+			conf_dump_key(d, c, f);
 			conf_dump_value(d, c, f);
 			fputc('\n', f);
 		}
@@ -919,7 +987,7 @@ conf_dump(const struct conf *c, FILE *f)
 			if (d->section != SEC_LISTENER) {
 				continue;
 			}
-			fprintf(f, "%s = ", d->name);
+			conf_dump_key(d, &c->listeners[j], f);
 			conf_dump_value(d, &c->listeners[j], f);
 			fputc('\n', f);
 		}

@@ -84,6 +84,13 @@ struct conf {
  * free).
  */
 int	 conf_load(const char *path, struct conf **ret, char **ret_errors);
+
+/*
+ * As conf_load(), on the <len> bytes at <data>, named <name> in the errors
+ * and in the conf's path.
+ */
+int	 conf_load_buffer(const char *name, const char *data, size_t len,
+    struct conf **ret, char **ret_errors);
 void	 conf_free(struct conf *c);
 
 /* Writes the effective configuration, every directive, as INI. */

@@ -225,6 +225,8 @@ TEST(errors)
 	    "metrics_listen: \"nope\": expected host:port");
 	EXPECT_ERROR("[app x]\nhello = on\n" LISTENER, 1,
 	    "section [app] takes no name");
+	EXPECT_ERROR("[server]\nruntime_dir = run\n" LISTENER, 0,
+	    "runtime_dir: \"run\" is not an absolute path nor auto");
 }
 
 TEST(long_line)
@@ -282,6 +284,79 @@ TEST(dump_round_trips)
 	ASSERT_STR_EQ(d->admin_socket, c->admin_socket);
 	ASSERT_STR_EQ(d->listeners[0].address, "127.0.0.1:3010");
 	conf_free(d);
+	done(c, e);
+}
+
+/*
+ * What fuzz-config found: a dump that did not load again. A value that
+ * starts with ';' is not a comment after '=' without a blank, and stays
+ * one; heartbeat_timeout 0 with heartbeat 1d is 2d, which loads again.
+ */
+TEST(dump_round_trips_edges)
+{
+	static const char	 text[] = "[server]\nadmin_group=;g\nuser=#u\n"
+	    "[connector]\nheartbeat = 1d\n" LISTENER;
+	struct conf		*c, *d;
+	char			*e, *dump = NULL;
+	size_t			 len = 0;
+	FILE			*f;
+
+	ASSERT_EQ(conf_load_buffer("edges", text, sizeof text - 1, &c, &e), 0);
+	ASSERT_STR_EQ(c->admin_group, ";g");
+	ASSERT_STR_EQ(c->user, "#u");
+	ASSERT_UEQ(c->heartbeat_timeout, 2 * 86400 * 1000ULL);
+	f = open_memstream(&dump, &len);
+	conf_dump(c, f);
+	fclose(f);
+	ASSERT_STR_CONTAINS(dump, "\nadmin_group =;g\n");
+	ASSERT_STR_CONTAINS(dump, "\nuser = #u\n");
+	ASSERT_EQ(conf_load_buffer("dump", dump, len, &d, &e), 0);
+	ASSERT_STR_EQ(d->admin_group, ";g");
+	ASSERT_STR_EQ(d->user, "#u");
+	ASSERT_UEQ(d->heartbeat_timeout, 2 * 86400 * 1000ULL);
+	conf_free(d);
+	conf_free(c);
+	free(dump);
+}
+
+/* A buffer: its name in the errors and as the path; no final newline. */
+TEST(load_buffer)
+{
+	static const char	 good[] = "[listener main]\naddress = 1.2.3.4:5";
+	static const char	 bad[] = "[server]\nworkers = x\n" LISTENER;
+	struct conf		*c = NULL;
+	char			*e = NULL;
+
+	ASSERT_EQ(conf_load_buffer("mem", good, sizeof good - 1, &c, &e), 0);
+	ASSERT_STR_EQ(c->path, "mem");
+	ASSERT_STR_EQ(c->listeners[0].address, "1.2.3.4:5");
+	ASSERT_TRUE(e == NULL);
+	conf_free(c);
+	c = NULL;
+	ASSERT_EQ(conf_load_buffer("mem", bad, sizeof bad - 1, &c, &e),
+	    -EINVAL);
+	ASSERT_TRUE(c == NULL);
+	ASSERT_STR_EQ(e, "mem:2: workers: \"x\" is not a number or auto\n");
+	free(e);
+	ASSERT_EQ(conf_load_buffer("empty", "", 0, &c, &e), -EINVAL);
+	ASSERT_STR_CONTAINS(e, "empty: no [listener] section");
+	free(e);
+}
+
+/* The admin socket's path must fit in a sockaddr_un once resolved. */
+TEST(admin_socket_length)
+{
+	struct conf	*c;
+	char		*e, text[512];
+
+	snprintf(text, sizeof text, "[server]\nruntime_dir = /%0100d\n"
+	    LISTENER, 0);
+	EXPECT_ERROR(text, 0, "admin_socket: \"/000");
+	EXPECT_ERROR(text, 0, "is longer than 107 bytes");
+	snprintf(text, sizeof text, "[server]\nruntime_dir = /%090d\n"
+	    LISTENER, 0);
+	ASSERT_EQ(load(text, &c, &e), 0);
+	ASSERT_UEQ(strlen(c->admin_socket), 91 + strlen("/admin.sock"));
 	done(c, e);
 }
 
@@ -352,6 +427,9 @@ main(void)
 	RUN(all_errors_reported);
 	RUN(missing_file);
 	RUN(dump_round_trips);
+	RUN(dump_round_trips_edges);
+	RUN(load_buffer);
+	RUN(admin_socket_length);
 	RUN(directive_reference);
 	TEST_DONE();
 }

@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include <sys/un.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -59,6 +60,12 @@ static const char *const conf_level_names[] = {
 	"error", "warn", "info", "debug", NULL,
 };
 
+/*
+ * One directive. <help> is one plain-text sentence (no markup); <doc>, in
+ * scdoc, continues it in shaddock.conf(5); <value> describes what a string
+ * directive holds, in scdoc, for the man page's "Value:" line (the other
+ * types describe themselves from their type and range).
+ */
 struct conf_directive {
 	enum conf_section	 section;
 	const char		*name;
@@ -66,9 +73,11 @@ struct conf_directive {
 	size_t			 offset;	/* in struct conf or listener_conf */
 	uint64_t		 min;
 	uint64_t		 max;
-	const char		*def;
+	const char		*def;		/* NULL: required */
 	const char *const	*choices;
+	const char		*value;
 	const char		*help;
+	const char		*doc;
 };
 
 #define C(f)	offsetof(struct conf, f)
@@ -76,104 +85,236 @@ struct conf_directive {
 #define DAY	(86400ULL * 1000)
 
 static const struct conf_directive conf_directives[] = {
-	{ SEC_SERVER, "workers", CONF_WORKERS, C(workers), 1,
-	  CONF_MAX_WORKERS, "auto", NULL,
-	  "Worker processes: a number, or auto for one per CPU." },
-	{ SEC_SERVER, "accept", CONF_ENUM, C(accept), 0, 0, "reuseport",
-	  conf_accept_names,
-	  "reuseport: one SO_REUSEPORT socket per listener and worker slot, "
-	  "kept across respawns and reloads. shared: one socket per listener "
-	  "for all workers." },
-	{ SEC_SERVER, "runtime_dir", CONF_STRING, C(runtime_dir), 0, 0,
-	  "auto", NULL,
-	  "Directory for the admin socket and pid file. auto: "
-	  "$RUNTIME_DIRECTORY, else /run/shaddock for root, else "
-	  "$XDG_RUNTIME_DIR/shaddock, else /tmp/shaddock-UID." },
-	{ SEC_SERVER, "admin_socket", CONF_STRING, C(admin_socket), 0, 0,
-	  "admin.sock", NULL,
-	  "Path of the admin Unix socket; a relative path is inside "
-	  "runtime_dir." },
-	{ SEC_SERVER, "admin_group", CONF_STRING, C(admin_group), 0, 0, "",
-	  NULL,
-	  "Group whose members may use the admin socket, besides root and "
-	  "the socket's owner." },
-	{ SEC_SERVER, "pid_file", CONF_STRING, C(pid_file), 0, 0, "", NULL,
-	  "File to write the master's pid to; empty for none; a relative "
-	  "path is inside runtime_dir." },
-	{ SEC_SERVER, "user", CONF_STRING, C(user), 0, 0, "", NULL,
-	  "User to run the workers as when started as root." },
-	{ SEC_SERVER, "group", CONF_STRING, C(group), 0, 0, "", NULL,
-	  "Group to run the workers as when started as root." },
-	{ SEC_SERVER, "log_level", CONF_LOGLEVEL, C(log_level), 0, 0, "info",
-	  conf_level_names, "error, warn, info or debug." },
-	{ SEC_SERVER, "log_file", CONF_STRING, C(log_file), 0, 0, "", NULL,
-	  "File to append log lines to; empty for stderr." },
-	{ SEC_SERVER, "shutdown_timeout", CONF_DURATION, C(shutdown_timeout),
-	  0, DAY, "30s", NULL,
-	  "How long draining workers keep their sessions after a reload or "
-	  "a graceful stop before kicking them." },
-	{ SEC_SERVER, "worker_heartbeat_timeout", CONF_DURATION,
-	  C(worker_heartbeat_timeout), 1000, DAY, "5s", NULL,
-	  "A worker that sends no heartbeat for this long is killed and "
-	  "respawned." },
-	{ SEC_SERVER, "max_draining_generations", CONF_UINT,
-	  C(max_draining_generations), 1, 64, "3", NULL,
-	  "Most generations of old workers draining at once; a reload "
-	  "beyond it ends the oldest at once." },
-	{ SEC_SERVER, "metrics_listen", CONF_STRING, C(metrics_listen), 0, 0,
-	  "", NULL,
-	  "host:port on which the master serves Prometheus metrics; empty "
-	  "for none." },
+	{ .section = SEC_SERVER, .name = "workers", .type = CONF_WORKERS,
+	  .offset = C(workers), .min = 1, .max = CONF_MAX_WORKERS,
+	  .def = "auto",
+	  .help = "The number of worker processes (worker slots), or auto "
+	  "for the number of online CPUs (at most 256).",
+	  .doc = "A reload applies a new count." },
+	{ .section = SEC_SERVER, .name = "accept", .type = CONF_ENUM,
+	  .offset = C(accept), .def = "reuseport",
+	  .choices = conf_accept_names,
+	  .help = "How the workers share a listener.",
+	  .doc = "\n*reuseport*: one *SO_REUSEPORT* socket per listener and "
+	  "worker slot, kept by the master for the life of the slot, so a "
+	  "respawned or reloaded worker gets the same socket and no queued "
+	  "connection is reset. The kernel spreads connections over the "
+	  "workers.\n\n"
+	  "*shared*: one socket per listener for all workers; each worker "
+	  "accepts at most 16 connections per wake-up.\n\n"
+	  "Unix-socket listeners and sockets passed by systemd are always "
+	  "shared. Changing *accept* needs a restart." },
+	{ .section = SEC_SERVER, .name = "runtime_dir", .type = CONF_STRING,
+	  .offset = C(runtime_dir), .def = "auto",
+	  .value = "an absolute path, or *auto*",
+	  .help = "The directory of the admin socket and of the pid file, "
+	  "created (mode 0755, with its parents) at start.",
+	  .doc = "*auto* is *$RUNTIME_DIRECTORY* when set (systemd's "
+	  "*RuntimeDirectory=*; the first one when several are listed), else "
+	  "/run/shaddock when running as root, else "
+	  "*$XDG_RUNTIME_DIR*/shaddock, else /tmp/shaddock-_UID_. Needs a "
+	  "restart." },
+	{ .section = SEC_SERVER, .name = "admin_socket", .type = CONF_STRING,
+	  .offset = C(admin_socket), .def = "admin.sock",
+	  .value = "a path, not empty, at most 107 bytes long once inside "
+	  "*runtime_dir*",
+	  .help = "The path of the admin Unix socket; a relative path is "
+	  "inside runtime_dir.",
+	  .doc = "See *shaddockctl*(8). It is created with mode 0660; at "
+	  "start *shaddockd* refuses to run when another server answers on "
+	  "it, and replaces a stale socket file. Needs a restart (a reload "
+	  "keeps the old one)." },
+	{ .section = SEC_SERVER, .name = "admin_group", .type = CONF_STRING,
+	  .offset = C(admin_group), .def = "",
+	  .value = "a group name, or empty for none",
+	  .help = "A group whose members (by primary or supplementary group) "
+	  "may use the admin socket, besides root and the user the master "
+	  "runs as.",
+	  .doc = "The socket file gets this group. The group must exist when "
+	  "*shaddockd* starts. Needs a restart." },
+	{ .section = SEC_SERVER, .name = "pid_file", .type = CONF_STRING,
+	  .offset = C(pid_file), .def = "",
+	  .value = "a path, or empty for no pid file",
+	  .help = "A file to write the master's pid to; a relative path is "
+	  "inside runtime_dir.",
+	  .doc = "*shaddockd* refuses to start when the file names a running "
+	  "process, and removes the file when it stops. Needs a restart." },
+	{ .section = SEC_SERVER, .name = "user", .type = CONF_STRING,
+	  .offset = C(user), .def = "",
+	  .value = "a user name, or empty: the workers keep the master's user",
+	  .help = "When shaddockd is started as root, the user the workers "
+	  "run as.",
+	  .doc = "Each worker takes the user's groups and ids at start, after "
+	  "raising its open-file limit. The master stays root and binds the "
+	  "listening sockets, so ports below 1024 work. An unknown user makes "
+	  "every worker exit at start, and then *shaddockd* exits with status "
+	  "3 (*-t* does not check it). New workers use a new value after a "
+	  "reload." },
+	{ .section = SEC_SERVER, .name = "group", .type = CONF_STRING,
+	  .offset = C(group), .def = "",
+	  .value = "a group name, or empty: the primary group of *user*",
+	  .help = "When started as root, the group the workers run as.",
+	  .doc = "With *group* and no *user*, the workers keep uid 0, take "
+	  "this group and drop the supplementary groups." },
+	{ .section = SEC_SERVER, .name = "log_level", .type = CONF_LOGLEVEL,
+	  .offset = C(log_level), .def = "info", .choices = conf_level_names,
+	  .help = "The least severe level logged.",
+	  .doc = "At *debug* each line also names its source file and line. "
+	  "A reload applies it." },
+	{ .section = SEC_SERVER, .name = "log_file", .type = CONF_STRING,
+	  .offset = C(log_file), .def = "",
+	  .value = "a path, or empty for standard error",
+	  .help = "A file to append the log lines to (created with mode "
+	  "0640).",
+	  .doc = "A daemon started without *-f* and without *log_file* loses "
+	  "its log lines. SIGUSR1 reopens the file (log rotation); a reload "
+	  "that changes it opens the new file." },
+	{ .section = SEC_SERVER, .name = "shutdown_timeout",
+	  .type = CONF_DURATION, .offset = C(shutdown_timeout), .min = 0,
+	  .max = DAY, .def = "30s",
+	  .help = "How long the workers of an older generation (after a "
+	  "reload) or all workers (after SIGTERM or SIGINT) keep serving "
+	  "their sessions while draining.",
+	  .doc = "When it ends, the sessions left get a Pomelo kick with "
+	  "reason \"reload\" or \"shutdown\" and are closed; a worker still "
+	  "there 5 s later is killed. 0 kicks at once." },
+	{ .section = SEC_SERVER, .name = "worker_heartbeat_timeout",
+	  .type = CONF_DURATION, .offset = C(worker_heartbeat_timeout),
+	  .min = 1000, .max = DAY, .def = "5s",
+	  .help = "A worker that has sent the master no heartbeat (it sends "
+	  "one every second) for this long is killed with SIGKILL and "
+	  "respawned.",
+	  .doc = "It is checked once a second." },
+	{ .section = SEC_SERVER, .name = "max_draining_generations",
+	  .type = CONF_UINT, .offset = C(max_draining_generations), .min = 1,
+	  .max = 64, .def = "3",
+	  .help = "The most generations of old workers draining at the same "
+	  "time.",
+	  .doc = "A reload beyond it stops the oldest draining generation at "
+	  "once: its sessions are kicked (reason \"shutdown\")." },
+	{ .section = SEC_SERVER, .name = "metrics_listen", .type = CONF_STRING,
+	  .offset = C(metrics_listen), .def = "",
+	  .value = "an address (see VALUES), or empty for no metrics",
+	  .help = "An address on which the master serves its counters in the "
+	  "Prometheus text format, for any path.",
+	  .doc = "Normally _host_:_port_, e.g. 127.0.0.1:9464; see "
+	  "*shaddockd*(8). When it cannot be bound at start, *shaddockd* "
+	  "exits 1; a reload closes and opens it again." },
 
-	{ SEC_LISTENER, "address", CONF_ADDRESS, L(address), 0, 0, NULL, NULL,
-	  "host:port, [ipv6]:port or unix:/path (required)." },
-	{ SEC_LISTENER, "backlog", CONF_UINT, L(backlog), 1, 65535, "511",
-	  NULL, "Length of the accept queue of each socket." },
+	{ .section = SEC_LISTENER, .name = "address", .type = CONF_ADDRESS,
+	  .offset = L(address), .def = NULL,
+	  .value = "_host_:_port_, \\[_IPv6_\\]:_port_ or *unix:*_/path_ "
+	  "(see VALUES); required",
+	  .help = "Where to listen.",
+	  .doc = "Two listeners may not have the same "
+	  "address. A stale Unix socket file is removed before binding, and "
+	  "the file is removed when *shaddockd* stops. The socket file gets "
+	  "the permissions of *shaddockd*'s umask: with the usual 022 only "
+	  "its own user can connect. When systemd passes a socket bound to "
+	  "this address (socket activation), it is used instead of binding." },
+	{ .section = SEC_LISTENER, .name = "backlog", .type = CONF_UINT,
+	  .offset = L(backlog), .min = 1, .max = 65535, .def = "511",
+	  .help = "The length of the accept queue of each listening socket "
+	  "(the kernel caps it at net.core.somaxconn).",
+	  .doc = "A reload applies it to the sockets it keeps." },
 
-	{ SEC_CONNECTOR, "heartbeat", CONF_DURATION, C(heartbeat), 0, DAY,
-	  "3s", NULL,
-	  "Heartbeat interval sent to clients in the handshake; 0 turns "
-	  "heartbeats off." },
-	{ SEC_CONNECTOR, "heartbeat_timeout", CONF_DURATION,
-	  C(heartbeat_timeout), 0, DAY, "0", NULL,
-	  "A session without a client heartbeat for this long is closed; 0 "
-	  "means twice the heartbeat." },
-	{ SEC_CONNECTOR, "handshake_timeout", CONF_DURATION,
-	  C(handshake_timeout), 100, DAY, "10s", NULL,
-	  "Time a connection has to send its first bytes and finish the "
-	  "handshake and its ack." },
-	{ SEC_CONNECTOR, "idle_timeout", CONF_DURATION, C(idle_timeout), 0,
-	  DAY, "90s", NULL,
-	  "A connection with no byte in either direction for this long is "
-	  "closed; 0 for never." },
-	{ SEC_CONNECTOR, "max_connections", CONF_UINT, C(max_connections), 1,
-	  10000000, "10000", NULL,
-	  "Connections per worker; beyond it new ones are closed at once." },
-	{ SEC_CONNECTOR, "max_package_size", CONF_SIZE, C(max_package_size),
-	  16, 0xffffff, "64k", NULL,
-	  "Largest package body a client may send; a header announcing more "
-	  "closes the connection." },
-	{ SEC_CONNECTOR, "max_send_buffer", CONF_SIZE, C(max_send_buffer),
-	  4096, 1ULL << 30, "1m", NULL,
-	  "Most bytes queued for a client that does not read; beyond it the "
-	  "client is disconnected." },
-	{ SEC_CONNECTOR, "no_delay", CONF_BOOL, C(no_delay), 0, 0, "on", NULL,
-	  "TCP_NODELAY on client connections." },
-	{ SEC_CONNECTOR, "keepalive", CONF_BOOL, C(keepalive), 0, 0, "off",
-	  NULL, "SO_KEEPALIVE on client connections." },
-	{ SEC_CONNECTOR, "use_dict", CONF_BOOL, C(use_dict), 0, 0, "off",
-	  NULL,
-	  "Route dictionary compression: the handshake carries the "
-	  "dictionary and routes may travel as 2-byte codes." },
-	{ SEC_CONNECTOR, "dictionary", CONF_STRING, C(dictionary), 0, 0, "",
-	  NULL,
-	  "JSON array of extra routes (Pomelo's dictionary.json), numbered "
-	  "after the built-in ones; setting it turns use_dict on." },
+	{ .section = SEC_CONNECTOR, .name = "heartbeat", .type = CONF_DURATION,
+	  .offset = C(heartbeat), .min = 0, .max = DAY, .def = "3s",
+	  .help = "The heartbeat interval given to clients in the handshake "
+	  "reply (sys.heartbeat, in seconds, with a fraction when it is not a "
+	  "whole number of seconds).",
+	  .doc = "The server sends a heartbeat right after the handshake ack "
+	  "and answers every heartbeat from the client at once. 0 turns "
+	  "heartbeats off, as in Pomelo: the reply has no *heartbeat*, the "
+	  "server sends none after the ack, a client's heartbeats are "
+	  "ignored, and no heartbeat timeout applies." },
+	{ .section = SEC_CONNECTOR, .name = "heartbeat_timeout",
+	  .type = CONF_DURATION, .offset = C(heartbeat_timeout), .min = 0,
+	  .max = 2 * DAY, .def = "0",
+	  .help = "A working session that has sent no heartbeat package for "
+	  "this long is closed (counted in heartbeat_timeouts).",
+	  .doc = "0 means twice *heartbeat*. Unused when *heartbeat* is 0." },
+	{ .section = SEC_CONNECTOR, .name = "handshake_timeout",
+	  .type = CONF_DURATION, .offset = C(handshake_timeout), .min = 100,
+	  .max = DAY, .def = "10s",
+	  .help = "The time a new connection has, from its accept, to send "
+	  "its first bytes, finish the WebSocket upgrade if it is one, and "
+	  "send the Pomelo handshake and its ack.",
+	  .doc = "A connection that has not is closed (counted in "
+	  "*handshake_timeouts*)." },
+	{ .section = SEC_CONNECTOR, .name = "idle_timeout",
+	  .type = CONF_DURATION, .offset = C(idle_timeout), .min = 0,
+	  .max = DAY, .def = "90s",
+	  .help = "A working session with no byte in either direction for "
+	  "this long is closed (counted in idle_timeouts).",
+	  .doc = "Heartbeats are bytes. 0 for never." },
+	{ .section = SEC_CONNECTOR, .name = "max_connections",
+	  .type = CONF_UINT, .offset = C(max_connections), .min = 1,
+	  .max = 10000000, .def = "10000",
+	  .help = "The most connections per worker.",
+	  .doc = "Beyond it a new connection is closed at once, counted in "
+	  "*rejected_max_connections* and logged (at most once a second). A "
+	  "worker warns at start when its open-file limit is below "
+	  "*max_connections* + 64." },
+	{ .section = SEC_CONNECTOR, .name = "max_package_size",
+	  .type = CONF_SIZE, .offset = C(max_package_size), .min = 16,
+	  .max = 0xffffff, .def = "64k",
+	  .help = "The largest package body a client may send.",
+	  .doc = "A raw TCP package header that announces more closes the "
+	  "connection before its body is read; a WebSocket message longer "
+	  "than this plus the 4-byte package header is refused and closes "
+	  "the connection (counted in *oversize_packages*). The maximum is "
+	  "the largest length a package header holds." },
+	{ .section = SEC_CONNECTOR, .name = "max_send_buffer",
+	  .type = CONF_SIZE, .offset = C(max_send_buffer), .min = 4096,
+	  .max = 1ULL << 30, .def = "1m",
+	  .help = "The most bytes queued for one client that does not read.",
+	  .doc = "Beyond it the client is disconnected (counted in "
+	  "*send_buffer_overflows*), so memory never grows without bound." },
+	{ .section = SEC_CONNECTOR, .name = "no_delay", .type = CONF_BOOL,
+	  .offset = C(no_delay), .def = "on",
+	  .help = "Set TCP_NODELAY on client connections (not on Unix "
+	  "sockets)." },
+	{ .section = SEC_CONNECTOR, .name = "keepalive", .type = CONF_BOOL,
+	  .offset = C(keepalive), .def = "off",
+	  .help = "Set SO_KEEPALIVE on client connections (with the system's "
+	  "keepalive timings)." },
+	{ .section = SEC_CONNECTOR, .name = "use_dict", .type = CONF_BOOL,
+	  .offset = C(use_dict), .def = "off",
+	  .help = "Route dictionary compression (Pomelo's dictionary.json).",
+	  .doc = "The handshake reply then carries *dict*, *routeToCode*, "
+	  "*codeToRoute*, *dictVersion* and *useDict: true*, and only "
+	  "*useDict* when the client's *sys.dictVersion* is the current one; "
+	  "requests may carry 2-byte route codes, and pushes on dictionary "
+	  "routes are sent with their codes. The codes are given as Pomelo "
+	  "gives them: the built-in routes in sorted order from 1, then the "
+	  "routes of *dictionary*." },
+	{ .section = SEC_CONNECTOR, .name = "dictionary", .type = CONF_STRING,
+	  .offset = C(dictionary), .def = "",
+	  .value = "a path, or empty for the built-in routes only",
+	  .help = "A JSON file holding an array of extra routes, as Pomelo's "
+	  "config/dictionary.json.",
+	  .doc = "Setting it turns *use_dict* on. The file is read by "
+	  "*shaddockd -t*, at start and at every reload; an error in it is a "
+	  "configuration error." },
 
-	{ SEC_APP, "hello", CONF_BOOL, C(app_hello), 0, 0, "on", NULL,
-	  "Pomelo's HelloWorld route connector.entryHandler.entry." },
-	{ SEC_APP, "chat", CONF_BOOL, C(app_chat), 0, 0, "on", NULL,
-	  "The routes of the chatofpomelo-websocket demo." },
+	{ .section = SEC_APP, .name = "hello", .type = CONF_BOOL,
+	  .offset = C(app_hello), .def = "on",
+	  .help = "Pomelo's HelloWorld routes.",
+	  .doc = "*connector.entryHandler.entry* answers "
+	  "{\"code\":200,\"msg\":\"game server is ok.\"}; "
+	  "*connector.entryHandler.publish* and "
+	  "*connector.entryHandler.subscribe* answer as the HelloWorld "
+	  "template does." },
+	{ .section = SEC_APP, .name = "chat", .type = CONF_BOOL,
+	  .offset = C(app_chat), .def = "on",
+	  .help = "The routes of the chatofpomelo-websocket demo, served by "
+	  "this one process.",
+	  .doc = "*gate.gateHandler.queryEntry* (answers this server's host "
+	  "and port), *connector.entryHandler.enter* (binds the uid "
+	  "username\\*rid and joins channel rid; pushes *onAdd*), "
+	  "*chat.chatHandler.send* (pushes *onChat* to the channel or to one "
+	  "user); a session that leaves pushes *onLeave*." },
 };
 
 #define N_DIRECTIVES	(sizeof conf_directives / sizeof conf_directives[0])
@@ -181,7 +322,10 @@ static const struct conf_directive conf_directives[] = {
 struct conf_parse {
 	struct conf	*conf;
 	const char	*path;
-	FILE		*f;
+	FILE		*f;		/* or, when NULL, data and len */
+	const char	*data;
+	size_t		 len;
+	size_t		 off;
 	int		 line;
 	bool		 long_line;
 	int		 section_line;	/* of the last [section] header */
@@ -220,6 +364,18 @@ conf_error(struct conf_parse *p, int line, const char *fmt, ...)
 	free(msg);
 }
 
+static int
+conf_getc(struct conf_parse *p)
+{
+	if (p->f != NULL) {
+		return getc(p->f);
+	}
+	if (p->off == p->len) {
+		return EOF;
+	}
+	return (unsigned char)p->data[p->off++];
+}
+
 /* An fgets() that counts lines and reads long lines whole. */
 static char *
 conf_reader(char *str, int num, void *stream)
@@ -230,7 +386,7 @@ conf_reader(char *str, int num, void *stream)
 
 	p->long_line = false;
 	for (;;) {
-		c = getc(p->f);
+		c = conf_getc(p);
 		if (c == EOF) {
 			break;
 		}
@@ -582,6 +738,7 @@ conf_finish(struct conf_parse *p)
 {
 	struct conf		*c = p->conf;
 	struct listener_conf	*l, *m;
+	struct sockaddr_un	 sun;
 	char			 err[128];
 	size_t			 i, j;
 
@@ -594,11 +751,18 @@ conf_finish(struct conf_parse *p)
 	if (strcmp(c->runtime_dir, "auto") == 0) {
 		free(c->runtime_dir);
 		c->runtime_dir = conf_default_runtime_dir();
+	} else if (*c->runtime_dir != '/') {
+		/* The paths inside it would depend on the working directory. */
+		conf_error(p, 0, "runtime_dir: \"%s\" is not an absolute path "
+		    "nor auto", c->runtime_dir);
 	}
 	conf_in_runtime_dir(c, &c->admin_socket);
 	conf_in_runtime_dir(c, &c->pid_file);
 	if (*c->admin_socket == '\0') {
 		conf_error(p, 0, "admin_socket must not be empty");
+	} else if (strlen(c->admin_socket) >= sizeof sun.sun_path) {
+		conf_error(p, 0, "admin_socket: \"%s\" is longer than %zu "
+		    "bytes", c->admin_socket, sizeof sun.sun_path - 1);
 	}
 	if (c->heartbeat_timeout == 0) {
 		c->heartbeat_timeout = 2 * c->heartbeat;
@@ -637,12 +801,49 @@ conf_finish(struct conf_parse *p)
 	}
 }
 
+/* Parses what <p> reads; the rest of conf_load(). */
+static int
+conf_parse(struct conf_parse *p, struct conf **ret, char **ret_errors)
+{
+	struct conf	*c;
+	size_t		 i;
+	int		 r;
+
+	c = p->conf = xcalloc(1, sizeof *c);
+	c->path = xstrdup(p->path);
+	r = ini_parse_stream(conf_reader, p, conf_handler, p);
+	if (p->f != NULL && ferror(p->f)) {
+		conf_error(p, p->line, "read error");
+	}
+	/* The handler never fails, so a line inih reports is a syntax error. */
+	if (r > 0) {
+		conf_error(p, r, "syntax error (expected [section] or "
+		    "key = value)");
+	} else if (r < 0) {
+		conf_error(p, 0, "out of memory while parsing");
+	}
+	conf_defaults(p, SEC_SERVER, c, p->set_line);
+	conf_defaults(p, SEC_CONNECTOR, c, p->set_line);
+	conf_defaults(p, SEC_APP, c, p->set_line);
+	for (i = 0; i < c->n_listeners; i++) {
+		conf_defaults(p, SEC_LISTENER, &c->listeners[i],
+		    p->lset_line + i * N_DIRECTIVES);
+	}
+	conf_finish(p);
+	free(p->lset_line);
+	if (p->n_errors > 0) {
+		conf_free(c);
+		*ret_errors = p->errors;
+		return -EINVAL;
+	}
+	*ret = c;
+	return 0;
+}
+
 int
 conf_load(const char *path, struct conf **ret, char **ret_errors)
 {
 	struct conf_parse	 p;
-	struct conf		*c;
-	size_t			 i;
 	int			 r;
 
 	*ret_errors = NULL;
@@ -654,36 +855,23 @@ conf_load(const char *path, struct conf **ret, char **ret_errors)
 		    strerror(-r));
 		return r;
 	}
-	c = p.conf = xcalloc(1, sizeof *c);
-	c->path = xstrdup(path);
-	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
-	if (ferror(p.f)) {
-		conf_error(&p, p.line, "read error");
-	}
+	r = conf_parse(&p, ret, ret_errors);
 	fclose(p.f);
-	/* The handler never fails, so a line inih reports is a syntax error. */
-	if (r > 0) {
-		conf_error(&p, r, "syntax error (expected [section] or "
-		    "key = value)");
-	} else if (r < 0) {
-		conf_error(&p, 0, "out of memory while parsing");
-	}
-	conf_defaults(&p, SEC_SERVER, c, p.set_line);
-	conf_defaults(&p, SEC_CONNECTOR, c, p.set_line);
-	conf_defaults(&p, SEC_APP, c, p.set_line);
-	for (i = 0; i < c->n_listeners; i++) {
-		conf_defaults(&p, SEC_LISTENER, &c->listeners[i],
-		    p.lset_line + i * N_DIRECTIVES);
-	}
-	conf_finish(&p);
-	free(p.lset_line);
-	if (p.n_errors > 0) {
-		conf_free(c);
-		*ret_errors = p.errors;
-		return -EINVAL;
-	}
-	*ret = c;
-	return 0;
+	return r;
+}
+
+int
+conf_load_buffer(const char *name, const char *data, size_t len,
+    struct conf **ret, char **ret_errors)
+{
+	struct conf_parse	 p;
+
+	*ret_errors = NULL;
+	memset(&p, 0, sizeof p);
+	p.path = name;
+	p.data = data;
+	p.len = len;
+	return conf_parse(&p, ret, ret_errors);
 }
 
 void
@@ -751,6 +939,25 @@ conf_dump_value(const struct conf_directive *d, const void *base, FILE *f)
 	}
 }
 
+/*
+ * Writes "NAME = ". A string value that starts with ';' follows the '='
+ * directly: after a blank, libinih would read it as a comment.
+ */
+static void
+conf_dump_key(const struct conf_directive *d, const void *base, FILE *f)
+{
+	const char	*s;
+
+	if (d->type == CONF_STRING || d->type == CONF_ADDRESS) {
+		s = *(char *const *)((const char *)base + d->offset);
+		if (s != NULL && *s == ';') {
+			fprintf(f, "%s =", d->name);
+			return;
+		}
+	}
+	fprintf(f, "%s = ", d->name);
+}
+
 void
 conf_dump(const struct conf *c, FILE *f)
 {
@@ -768,7 +975,7 @@ conf_dump(const struct conf *c, FILE *f)
 			if (d->section != s) {
 				continue;
 			}
-			fprintf(f, "%s = ", d->name);
+			conf_dump_key(d, c, f);
 			conf_dump_value(d, c, f);
 			fputc('\n', f);
 		}
@@ -780,34 +987,191 @@ conf_dump(const struct conf *c, FILE *f)
 			if (d->section != SEC_LISTENER) {
 				continue;
 			}
-			fprintf(f, "%s = ", d->name);
+			conf_dump_key(d, &c->listeners[j], f);
 			conf_dump_value(d, &c->listeners[j], f);
 			fputc('\n', f);
 		}
 	}
 }
 
-void
-conf_dump_directives(FILE *f)
+/* Writes plain text <s> with what scdoc reads as markup escaped. */
+static void
+conf_doc_plain(const char *s, FILE *f)
 {
-	const struct conf_directive	*d;
-	size_t				 i;
-
-	for (i = 0; i < N_DIRECTIVES; i++) {
-		d = &conf_directives[i];
-		fprintf(f, "[%s] *%s* = %s\n\t%s\n", conf_section_names[d->section],
-		    d->name, d->def != NULL ? d->def : "(required)", d->help);
+	for (; *s != '\0'; s++) {
+		if (strchr("\\*_[]", *s) != NULL) {
+			fputc('\\', f);
+		}
+		fputc(*s, f);
 	}
 }
 
+/* Writes scdoc text <s> indented, one tab per line (paragraphs kept). */
+static void
+conf_doc_indent(const char *s, FILE *f)
+{
+	bool	 bol = true;
+
+	for (; *s != '\0'; s++) {
+		if (bol && *s != '\n') {
+			fputc('\t', f);
+		}
+		fputc(*s, f);
+		bol = *s == '\n';
+	}
+	if (!bol) {
+		fputc('\n', f);
+	}
+}
+
+/* A duration in ms or a size in bytes, in the largest exact unit. */
+static const char *
+conf_doc_amount(uint64_t v, enum conf_type type, char *buf, size_t size)
+{
+	static const struct {
+		uint64_t	 n;
+		const char	*unit;
+	} ms[] = {
+		{ DAY, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" },
+		{ 1, "ms" },
+	}, bytes[] = {
+		{ 1ULL << 30, "g" }, { 1ULL << 20, "m" }, { 1ULL << 10, "k" },
+		{ 1, "" },
+	};
+	size_t	 i;
+
+	if (v == 0) {
+		snprintf(buf, size, "0");
+		return buf;
+	}
+	if (type == CONF_DURATION) {
+		for (i = 0; v % ms[i].n != 0; i++) {
+			;
+		}
+		snprintf(buf, size, "%ju%s", (uintmax_t)(v / ms[i].n),
+		    ms[i].unit);
+	} else {
+		for (i = 0; v % bytes[i].n != 0; i++) {
+			;
+		}
+		snprintf(buf, size, "%ju%s", (uintmax_t)(v / bytes[i].n),
+		    bytes[i].unit);
+	}
+	return buf;
+}
+
+/* The man page's "Value:" line of <d>: what it accepts (scdoc). */
+static void
+conf_doc_value(const struct conf_directive *d, FILE *f)
+{
+	char	 lo[32], hi[32];
+	size_t	 i;
+
+	fputs("\tValue: ", f);
+	switch (d->type) {
+	case CONF_STRING:
+	case CONF_ADDRESS:
+		fputs(d->value, f);
+		break;
+	case CONF_BOOL:
+		fputs("*on* or *off*", f);
+		break;
+	case CONF_ENUM:
+	case CONF_LOGLEVEL:
+		for (i = 0; d->choices[i] != NULL; i++) {
+			fprintf(f, "%s*%s*", i == 0 ? "" :
+			    d->choices[i + 1] == NULL ? " or " : ", ",
+			    d->choices[i]);
+		}
+		break;
+	case CONF_WORKERS:
+	case CONF_UINT:
+		fprintf(f, "a number from %ju to %ju%s", (uintmax_t)d->min,
+		    (uintmax_t)d->max,
+		    d->type == CONF_WORKERS ? ", or *auto*" : "");
+		break;
+	case CONF_DURATION:
+	case CONF_SIZE:
+		conf_doc_amount(d->min, d->type, lo, sizeof lo);
+		conf_doc_amount(d->max, d->type, hi, sizeof hi);
+		fprintf(f, "a %s from %s to %s%s",
+		    d->type == CONF_DURATION ? "duration" : "size", lo, hi,
+		    d->type == CONF_SIZE && d->max % 1024 != 0 ? " bytes" : "");
+		break;
+	}
+	fputs(".\n", f);
+}
+
+int
+conf_dump_directives(FILE *f, const char *section)
+{
+	const struct conf_directive	*d;
+	size_t				 i, s;
+	bool				 first = true;
+
+	for (s = 0; s < nitems(conf_section_names); s++) {
+		if (strcmp(conf_section_names[s], section) == 0) {
+			break;
+		}
+	}
+	if (s == nitems(conf_section_names)) {
+		return -ENOENT;
+	}
+	/* Undocumented directives fail the build of the man page. */
+	for (i = 0; i < N_DIRECTIVES; i++) {
+		d = &conf_directives[i];
+		if (d->section == s && (d->help == NULL || *d->help == '\0' ||
+		    ((d->type == CONF_STRING || d->type == CONF_ADDRESS) &&
+		    d->value == NULL))) {
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < N_DIRECTIVES; i++) {
+		d = &conf_directives[i];
+		if (d->section != s) {
+			continue;
+		}
+		if (!first) {
+			fputc('\n', f);
+		}
+		first = false;
+		fprintf(f, "*%s* =", d->name);
+		if (d->def == NULL) {
+			fputs(" (required)", f);
+		} else if (*d->def != '\0') {
+			fputc(' ', f);
+			conf_doc_plain(d->def, f);
+		}
+		fputs("\n\t", f);
+		conf_doc_plain(d->help, f);
+		fputc('\n', f);
+		if (d->doc != NULL) {
+			conf_doc_indent(d->doc, f);
+		}
+		fputc('\n', f);
+		conf_doc_value(d, f);
+	}
+	return 0;
+}
+
 const char *
-conf_directive_name(size_t i, const char **ret_section)
+conf_section_name(size_t i)
+{
+	return i < nitems(conf_section_names) ? conf_section_names[i] : NULL;
+}
+
+const char *
+conf_directive_name(size_t i, const char **ret_section,
+    const char **ret_default)
 {
 	if (i >= N_DIRECTIVES) {
 		return NULL;
 	}
 	if (ret_section != NULL) {
 		*ret_section = conf_section_names[conf_directives[i].section];
+	}
+	if (ret_default != NULL) {
+		*ret_default = conf_directives[i].def;
 	}
 	return conf_directives[i].name;
 }

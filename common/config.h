@@ -122,16 +122,36 @@ struct conf {
  * free).
  */
 int	 conf_load(const char *path, struct conf **ret, char **ret_errors);
+
+/*
+ * As conf_load(), on the <len> bytes at <data>, named <name> in the errors
+ * and in the conf's path.
+ */
+int	 conf_load_buffer(const char *name, const char *data, size_t len,
+    struct conf **ret, char **ret_errors);
 void	 conf_free(struct conf *c);
 
 /* Writes the effective configuration, every directive, as INI. */
 void	 conf_dump(const struct conf *c, FILE *f);
 
-/* Writes the directive reference (scdoc) used to check the man page. */
-void	 conf_dump_directives(FILE *f);
+/*
+ * Writes the entries of the directives of <section> ("server", "listener",
+ * ...) in scdoc, as the DIRECTIVES section of shaddock.conf(5) shows them:
+ * name, default, help, type and range. Returns 0, -ENOENT for an unknown
+ * section, or -EINVAL when one of its directives has no help text.
+ */
+int	 conf_dump_directives(FILE *f, const char *section);
 
-/* The name of each directive in turn, for tests; NULL past the end. */
-const char *conf_directive_name(size_t i, const char **ret_section);
+/* The name of each section in turn ("server", ...); NULL past the end. */
+const char *conf_section_name(size_t i);
+
+/*
+ * The name of each directive in turn, with its section and its default
+ * as written in the table (NULL when the directive is required); NULL
+ * past the end.
+ */
+const char *conf_directive_name(size_t i, const char **ret_section,
+    const char **ret_default);
 
 /* The runtime directory "auto" resolves to for this process. */
 char	*conf_default_runtime_dir(void);

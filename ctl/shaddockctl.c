@@ -178,6 +178,7 @@ main(int argc, char **argv)
 	fd = ctl_connect(path);
 	free(path);
 	if (fd == -1) {
+		free(cmd);
 		return 2;
 	}
 	/* On failure the server may have answered already (refusal). */

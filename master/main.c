@@ -193,7 +193,7 @@ int
 main(int argc, char **argv)
 {
 	const char	*path = CONF_DEFAULT_PATH;
-	struct conf	*conf;
+	struct conf	*conf = NULL;
 	char		*errors;
 	bool		 test = false, dump = false, foreground = false;
 	int		 ch, r;
@@ -228,6 +228,7 @@ main(int argc, char **argv)
 	    main_check_files(conf, &errors) != 0) {
 		print_errors(errors);
 		free(errors);
+		conf_free(conf);
 		if (test) {
 			fprintf(stderr, "shaddockd: configuration file %s "
 			    "test failed\n", path);

@@ -8,7 +8,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, findSession, KICKED_ONE } from '../integration/lib/daemon.mjs';
+import { startDaemon, stopAll, findSession, KICKED_ONE } from '../integration/lib/daemon.mjs';
 import { createClient } from '../integration/lib/jsclient.mjs';
 import { PomeloRawClient, ENTRY_ROUTE, ENTRY_OK } from '../integration/lib/pomelo-raw.mjs';
 import { sleep } from '../integration/lib/util.mjs';
@@ -23,9 +23,7 @@ after(async () => {
 	for (const c of clients) {
 		c.disconnect();
 	}
-	for (const x of daemons) {
-		await x.stop();
-	}
+	await stopAll(daemons);
 });
 
 async function client(daemon = d) {
@@ -62,8 +60,9 @@ test('the entry request, as the HelloWorld page sends it', async () => {
 test('a notify gets no answer', async () => {
 	const c = await client();
 	c.notify(ENTRY_ROUTE, { n: 1 });
+	// A worker reads a connection's packages in order and answers in order: an answer to
+	// the notify would have come before the response to the request sent after it.
 	assert.deepEqual(await c.request(ENTRY_ROUTE, {}), ENTRY_OK);
-	await sleep(300);
 	const dataIn = c.frames.filter((f) => f.dir === 'in' && f.type === PKG_DATA).length;
 	assert.equal(dataIn, 1, 'DATA packages received besides the one response');
 	c.disconnect();
@@ -79,6 +78,7 @@ test('stays connected across 4 heartbeat intervals', async () => {
 	c.on('close', () => {
 		closed = true;
 	});
+	// A sleep on purpose: the test is about time (4.5 heartbeat intervals pass).
 	await sleep(4500);
 	assert.equal(timedOut, false, 'the client saw a heartbeat timeout');
 	assert.equal(closed, false, 'the connection closed');

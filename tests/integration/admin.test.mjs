@@ -11,16 +11,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startDaemon, SHADDOCKCTL } from './lib/daemon.mjs';
+import { startDaemon, stopAll, SHADDOCKCTL } from './lib/daemon.mjs';
 import { isRoot, run, withTimeout } from './lib/util.mjs';
 
 let d;
 const daemons = [];
 
 after(async () => {
-	for (const x of daemons) {
-		await x.stop();
-	}
+	await stopAll(daemons);
 });
 
 // The raw bytes of one exchange: everything the server sent until it closed or ended the

@@ -11,7 +11,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { startDaemon } from './lib/daemon.mjs';
+import { startDaemon, stopAll } from './lib/daemon.mjs';
 import {
 	PomeloRawClient, PKG, ENTRY_ROUTE, ENTRY_OK, encodeHandshake, encodeHeader, encodePackage,
 	encodeRequest,
@@ -25,9 +25,7 @@ after(async () => {
 	for (const c of clients) {
 		c.close();
 	}
-	for (const d of daemons) {
-		await d.stop();
-	}
+	await stopAll(daemons);
 });
 
 async function start(opts) {
@@ -285,6 +283,8 @@ test('max_send_buffer: a client that never reads is disconnected; memory stays b
 			const flushed = c.socket.write(chunk);
 			written += chunk.length;
 			if (!flushed) {
+				// Until the socket drains or closes; the loop checks its bounds at
+				// least every 500 ms.
 				await Promise.race([
 					new Promise((resolve) => c.socket.once('drain', resolve)),
 					c.closedPromise,
@@ -315,6 +315,8 @@ test('heartbeat = 0: no heartbeat in the handshake nor after the ack; idle_timeo
 		// A session that talks every 300 ms outlives the idle timeout...
 		const busy = await open(d);
 		for (let i = 0; i < 6; i++) {
+			// A sleep on purpose: the test is about time (a request every 300 ms for
+			// longer than idle_timeout).
 			await sleep(300);
 			assert.deepEqual((await busy.request(ENTRY_ROUTE, {})).body, ENTRY_OK);
 		}

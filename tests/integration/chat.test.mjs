@@ -10,7 +10,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, findSession } from './lib/daemon.mjs';
+import { startDaemon, stopAll, findSession } from './lib/daemon.mjs';
 import { createClient } from './lib/jsclient.mjs';
 import { PomeloRawClient } from './lib/pomelo-raw.mjs';
 import { sleep, waitFor } from './lib/util.mjs';
@@ -29,9 +29,7 @@ after(async () => {
 			// already closed
 		}
 	}
-	for (const d of daemons) {
-		await d.stop();
-	}
+	await stopAll(daemons);
 });
 
 // A chat member: a client of either kind with the pushes it got, by route, in order.
@@ -99,10 +97,14 @@ async function enter(m, rid) {
 	return m.request(ENTER, { username: m.name, rid });
 }
 
-// Waits until `m` has `n` pushes on `route`, then a little longer to catch duplicates.
+// How long a test waits for pushes that must not come. A sleep on purpose: an absence can only
+// be seen over time (a duplicate, or a push to the wrong member, would come within it).
+const QUIET_MS = 100;
+
+// Waits until `m` has `n` pushes on `route`, then QUIET_MS longer to catch duplicates.
 async function expectPushes(m, route, n, what) {
 	await waitFor(() => m.got(route).length >= n, { timeout: 3000, what });
-	await sleep(100);
+	await sleep(QUIET_MS);
 	assert.equal(m.got(route).length, n, `${m.name}: ${what}`);
 }
 
@@ -148,7 +150,7 @@ test('a room with members on both workers: enter, send, leave', async () => {
 		target: 'bob' }), {});
 	await expectPushes(bob, 'onChat', 2, 'the private message');
 	assert.deepEqual(bob.got('onChat')[1], { msg: 'psst', from: 'carol', target: 'bob' });
-	await sleep(150);
+	await sleep(QUIET_MS);
 	assert.equal(alice.got('onChat').length, 1, 'alice got the private message');
 	assert.equal(carol.got('onChat').length, 1, 'carol got her own private message');
 

@@ -2,7 +2,8 @@
 // Copyright (c) 2026 The shaddock authors
 //
 // `shaddockd -t`: a good file passes and binds nothing; every kind of bad file fails with exit 1
-// and names the file, the line and the problem; -V, a missing file and a bad option.
+// and names the file, the line and the problem; -V, a missing file and a bad option. -t binds
+// nothing, so the fixed addresses in these files (127.0.0.1:3010, ...) are never listened on.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkConfig, makeTempDir, SHADDOCKD } from './lib/daemon.mjs';
-import { freePort, run } from './lib/util.mjs';
+import { reservePort, run } from './lib/util.mjs';
 
 function escape(s) {
 	return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -65,8 +66,9 @@ hello = on
 
 test('a good file: exit 0, "syntax is ok", nothing bound or created', async () => {
 	const dir = makeTempDir('shaddock-check-good-');
-	// Hold the listener's port: -t must not try to bind it.
-	const port = await freePort();
+	// Hold the listener's port (reserved, then listened on): -t must not try to bind it.
+	const reservation = await reservePort();
+	const port = reservation.port;
 	const holder = net.createServer();
 	await new Promise((resolve) => holder.listen(port, '127.0.0.1', resolve));
 	try {
@@ -76,7 +78,8 @@ test('a good file: exit 0, "syntax is ok", nothing bound or created', async () =
 			new RegExp(`^shaddockd: the configuration file ${escape(r.file)} syntax is ok$`, 'm'));
 		assert.deepEqual(fs.readdirSync(dir), [], '-t created files in the runtime folder');
 	} finally {
-		holder.close();
+		await new Promise((resolve) => holder.close(resolve));
+		reservation.release();
 		fs.rmSync(dir, { recursive: true, force: true });
 	}
 });

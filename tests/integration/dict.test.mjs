@@ -11,7 +11,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startDaemon, makeTempDir } from './lib/daemon.mjs';
+import { startDaemon, stopAll, makeTempDir } from './lib/daemon.mjs';
 import { PomeloRawClient, PKG, ENTRY_ROUTE, ENTRY_OK, DEFAULT_HANDSHAKE } from './lib/pomelo-raw.mjs';
 
 const ROUTES = ['area.playerHandler.move', 'onMove', 'shop.buyHandler.buy'];
@@ -24,9 +24,7 @@ after(async () => {
 	for (const c of clients) {
 		c.close();
 	}
-	for (const x of daemons) {
-		await x.stop();
-	}
+	await stopAll(daemons);
 	if (dir) {
 		fs.rmSync(dir, { recursive: true, force: true });
 	}

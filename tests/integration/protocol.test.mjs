@@ -162,6 +162,7 @@ test('the whole exchange one byte at a time', async () => {
 	const bytes = Buffer.concat([encodeHandshake(), ACK_BYTES, encodeRequest(300, ENTRY_ROUTE,
 		{ slow: true }), HEARTBEAT_BYTES]);
 	c.write(bytes.subarray(0, 1));
+	// A sleep on purpose: the pause is the test (the first byte is read alone).
 	await sleep(200);
 	await c.writeChunked(bytes.subarray(1), { size: 1, delay: 2 });
 	assert.equal((await c.nextOfType(PKG.HANDSHAKE)).json.code, 200);
@@ -173,6 +174,8 @@ test('the whole exchange one byte at a time', async () => {
 test('a heartbeat comes right after the ack', async () => {
 	const c = await connect();
 	await c.handshake();
+	// A sleep on purpose: the ack comes apart from the handshake in time, so the heartbeat
+	// measured below follows the ack and nothing else.
 	await sleep(50);
 	const t0 = performance.now();
 	c.ack();
@@ -185,6 +188,7 @@ test('a heartbeat comes right after the ack', async () => {
 test('client heartbeats are answered at once', async () => {
 	const c = await open({ waitHeartbeat: true });
 	for (let i = 0; i < 3; i++) {
+		// A sleep on purpose: heartbeats spaced in time, as a client sends them.
 		await sleep(200);
 		const before = c.count(PKG.HEARTBEAT);
 		const t0 = performance.now();
@@ -208,6 +212,7 @@ test('heartbeat timeout: a silent client is closed about 2 heartbeats after the 
 
 test('a client answering heartbeats stays connected across 4 intervals', async () => {
 	const c = await open({ autoHeartbeat: true });
+	// A sleep on purpose: the test is about time (4.5 heartbeat intervals pass).
 	await sleep(4500);
 	assert.equal(c.closed, false, 'the session was closed');
 	assert.ok(c.count(PKG.HEARTBEAT) >= 4, `${c.count(PKG.HEARTBEAT)} heartbeats from the server`);

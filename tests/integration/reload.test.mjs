@@ -10,7 +10,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon } from './lib/daemon.mjs';
 import { PomeloRawClient, ENTRY_ROUTE, ENTRY_OK } from './lib/pomelo-raw.mjs';
-import { sleep, waitFor } from './lib/util.mjs';
+import { waitFor } from './lib/util.mjs';
 
 const WORKERS = 2;
 const RELOADS = 20;
@@ -62,16 +62,23 @@ test(`${RELOADS} HUP reloads under a connect loop: zero refused or reset connect
 			}
 		}
 	}
+	// Waits until `n` more connections have completed (the loops are running against the
+	// generation now serving).
+	async function served(n) {
+		const target = ok + n;
+		await waitFor(() => ok >= target || failures.length > 0,
+			{ timeout: 5000, interval: 5, what: `${n} more connections to complete` });
+	}
 	const loops = Array.from({ length: LOOPS }, (_, i) => loop(i));
 	try {
 		const start = await d.adminJson('show info');
-		await sleep(200);
+		await served(2 * LOOPS);
 		for (let i = 1; i <= RELOADS; i++) {
 			d.signal('SIGHUP');
 			await waitReloaded(start.reloads + i);
-			await sleep(50);
+			await served(LOOPS);
 		}
-		await sleep(200);
+		await served(2 * LOOPS);
 	} finally {
 		stop = true;
 		await Promise.all(loops);

@@ -8,7 +8,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon } from './lib/daemon.mjs';
+import { startDaemon, stopAll } from './lib/daemon.mjs';
 import { PomeloRawClient, ENTRY_ROUTE, ENTRY_OK } from './lib/pomelo-raw.mjs';
 
 const LAUNCHER = `
@@ -29,9 +29,7 @@ os.execv(sys.argv[3], sys.argv[3:])
 
 const daemons = [];
 after(async () => {
-	for (const d of daemons) {
-		await d.stop();
-	}
+	await stopAll(daemons);
 });
 
 async function entry(port) {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { startDaemon } from './lib/daemon.mjs';
 import { PomeloRawClient, PKG, ENTRY_ROUTE, ENTRY_OK } from './lib/pomelo-raw.mjs';
-import { sleep, waitFor } from './lib/util.mjs';
+import { waitFor } from './lib/util.mjs';
 
 let d;
 const clients = [];
@@ -22,6 +22,12 @@ afterEach(async () => {
 	await d?.stop();
 	d = null;
 });
+
+// Waits until the master says it is stopping (the signal was handled).
+async function stopping(daemon) {
+	await waitFor(async () => (await daemon.adminJson('show info')).stopping === true,
+		{ timeout: 3000, interval: 20, what: 'show info: stopping' });
+}
 
 async function workersGone(daemon, pids) {
 	await waitFor(() => pids.every((p) => !daemon.isOurs(p)),
@@ -41,7 +47,7 @@ test('TERM with a session: served until shutdown_timeout, kicked with "shutdown"
 		const t0 = performance.now();
 		d.signal('SIGTERM');
 		// Draining: the session is still served.
-		await sleep(300);
+		await stopping(d);
 		assert.equal(d.running, true, 'the master exited before shutdown_timeout');
 		assert.deepEqual((await c.request(ENTRY_ROUTE, {})).body, ENTRY_OK);
 		const kick = await c.nextOfType(PKG.KICK, 5000);
@@ -86,8 +92,9 @@ test('QUIT: every session kicked at once, exit 0', async () => {
 		clients.push(c);
 		cs.push(c);
 	}
-	// Let every worker count its sessions before the signal.
-	await sleep(100);
+	// Every worker has counted its sessions before the signal.
+	await waitFor(async () => (await d.sessions()).filter((x) => x.state === 'working').length === 4,
+		{ timeout: 3000, interval: 20, what: '4 working sessions in show sessions' });
 	const t0 = performance.now();
 	d.signal('SIGQUIT');
 	for (const c of cs) {
@@ -110,7 +117,12 @@ test('after TERM the master stops accepting: no new session is served', async ()
 	const c = await PomeloRawClient.open({ port: d.port, autoHeartbeat: true });
 	clients.push(c);
 	d.signal('SIGTERM');
-	await sleep(300);
+	// The master handled TERM and told its worker to drain; `show sessions` asks the worker over
+	// the same channel, so its answer comes after the worker has read the drain order.
+	await stopping(d);
+	await waitFor(async () => (await d.workers()).every((w) => w.state === 'draining'),
+		{ timeout: 3000, interval: 20, what: 'the worker to drain' });
+	await d.sessions();
 	assert.equal(d.running, true);
 	// A new connection is refused, or accepted by nobody: it never gets a handshake reply.
 	let served = false;

@@ -2,12 +2,21 @@
 // Copyright (c) 2026 The shaddock authors
 //
 // Starts the real shaddockd for a test and cleans up after it. Each daemon gets a fresh temporary
-// folder holding a generated config (listeners on free 127.0.0.1 ports, the admin socket, the pid
-// file and the daemon's log), runs in the foreground (-f) with stdout and stderr going to a file,
-// and startDaemon() returns once `show workers json` lists the wanted number of ready workers.
-// stop() always kills by pid: the master and every worker pid the test saw or that is still a
-// child of the master, then removes the folder (kept when SHADDOCK_TEST_KEEP=1). A handler on
-// process exit kills whatever a failed test left running.
+// folder holding a generated config (a listener on a port reserved by ports.mjs, the admin
+// socket, the pid file and the daemon's log), runs in the foreground (-f) with stdout and stderr
+// going to a file, and startDaemon() returns once `show workers json` lists the wanted number
+// of ready workers. stop() always kills by pid: the master and every worker pid the test saw or
+// that is still a child of the master, then removes the folder (kept when SHADDOCK_TEST_KEEP=1).
+// A handler on process exit kills whatever a failed test left running.
+//
+// Sanitizers: when SHADDOCK_TEST_SANITIZER is set (meson sets it for a build with b_sanitize,
+// with the ASAN_OPTIONS and UBSAN_OPTIONS the daemon runs with), stop() first asks the daemon
+// for a fast stop (SIGQUIT) and waits for the master and its workers to exit on their own, so
+// that LeakSanitizer checks each of them at exit; SIGKILL follows only if they do not. Whether
+// sanitized or not, stop() fails (throws, with the report) when the daemon's log holds an
+// AddressSanitizer, LeakSanitizer or UBSan report, and keeps the folder; run() does the same
+// for the stderr of a program it runs (shaddockd -t, shaddockctl), and the exit handler for the
+// daemons a test left running.
 //
 // Binaries: SHADDOCK_TEST_BINARY (default build/master/shaddockd) and SHADDOCK_CTL_BINARY
 // (default build/ctl/shaddockctl), relative paths taken from the repository root.
@@ -18,8 +27,9 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { spawn, execFileSync } from 'node:child_process';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { freePort, run, sleep, waitFor, withTimeout } from './util.mjs';
+import { reservePort, run, sanitizerReport, sleep, waitFor, withTimeout } from './util.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -31,6 +41,7 @@ function binary(envName, fallback) {
 export const SHADDOCKD = binary('SHADDOCK_TEST_BINARY', 'build/master/shaddockd');
 export const SHADDOCKCTL = binary('SHADDOCK_CTL_BINARY', 'build/ctl/shaddockctl');
 export const KEEP = process.env.SHADDOCK_TEST_KEEP === '1';
+export const SANITIZER = process.env.SHADDOCK_TEST_SANITIZER || '';
 
 const live = new Set();      // daemons not stopped yet
 const helpers = new Set();   // helper processes (notify listeners)
@@ -38,6 +49,11 @@ const helpers = new Set();   // helper processes (notify listeners)
 process.on('exit', () => {
 	for (const d of live) {
 		d.killAllSync();
+		const report = sanitizerReport(d.log());
+		if (report) {
+			process.stderr.write(`shaddockd in ${d.dir} reported:\n${report}\n`);
+			process.exitCode = 1;
+		}
 	}
 	for (const p of helpers) {
 		try {
@@ -47,6 +63,28 @@ process.on('exit', () => {
 		}
 	}
 });
+
+// Stops every daemon not stopped yet, each even when another one fails; throws the failures
+// (sanitizer reports) together.
+export async function stopAll(daemons = [...live]) {
+	const errors = [];
+	for (const d of daemons) {
+		try {
+			await d.stop();
+		} catch (err) {
+			errors.push(err);
+		}
+	}
+	if (errors.length > 0) {
+		throw new Error(errors.map((e) => e.message).join('\n\n'));
+	}
+}
+
+// Under the test runner (node --test), a last hook of each test file stops the daemons its tests
+// left running, so that a file ends, and fails when one of them logged a sanitizer report.
+if (process.env.NODE_TEST_CONTEXT) {
+	after(() => stopAll());
+}
 
 export function makeTempDir(prefix = 'shaddock-test-') {
 	return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -139,7 +177,9 @@ export class Daemon {
 	async init() {
 		const o = this.opts;
 		if (!o.listeners) {
-			this.port = await freePort();
+			// Held until stop() has killed the daemon (lib/ports.mjs).
+			this.portReservation = await reservePort();
+			this.port = this.portReservation.port;
 			this.listeners = { main: { address: `127.0.0.1:${this.port}` } };
 		} else {
 			this.listeners = o.listeners;
@@ -361,7 +401,23 @@ export class Daemon {
 		live.delete(this);
 	}
 
-	// Kills the master and every worker by pid, then removes the folder.
+	// Under a sanitizer: a fast stop, and the master and the workers it had exit by themselves
+	// (LeakSanitizer runs at exit); bounded, SIGKILL follows in stop().
+	async exitCleanly() {
+		try {
+			this.signal('SIGQUIT');
+		} catch {
+			return;
+		}
+		await withTimeout(this.exited, 10000, 'shaddockd to stop').catch(() => {});
+		const deadline = Date.now() + 5000;
+		while ([...this.seenWorkerPids].some((p) => this.isOurs(p)) && Date.now() < deadline) {
+			await sleep(20);
+		}
+	}
+
+	// Kills the master and every worker by pid, then removes the folder. Throws when the log
+	// holds a sanitizer report (the folder is kept then).
 	async stop() {
 		if (this.stopped) {
 			return;
@@ -374,6 +430,9 @@ export class Daemon {
 				/* the pids already seen will do */
 			}
 		}
+		if (SANITIZER && this.running) {
+			await this.exitCleanly();
+		}
 		this.killAllSync();
 		if (this.child && !this.exit) {
 			await withTimeout(this.exited, 3000, 'shaddockd to die').catch(() => {});
@@ -383,10 +442,15 @@ export class Daemon {
 		while ([...this.seenWorkerPids].some((p) => this.isOurs(p)) && Date.now() < deadline) {
 			await sleep(20);
 		}
-		if (KEEP) {
+		this.portReservation?.release();
+		const report = sanitizerReport(this.log());
+		if (KEEP || report) {
 			process.stderr.write(`shaddockd test folder kept: ${this.dir}\n`);
 		} else {
 			fs.rmSync(this.dir, { recursive: true, force: true });
+		}
+		if (report) {
+			throw new Error(`shaddockd (${this.logPath}) reported:\n${report}`);
 		}
 	}
 }

@@ -25,7 +25,9 @@ function describeError(err) {
 		lines.push(`actual:   ${safe(cause.actual)}`);
 	}
 	if (cause?.stack) {
-		lines.push(...cause.stack.split('\n').slice(1, 8));
+		// The stack starts with the message, which may span lines: skip them.
+		const skip = String(cause.message ?? '').split('\n').length;
+		lines.push(...cause.stack.split('\n').slice(skip, skip + 7));
 	}
 	return lines.join('\n');
 }

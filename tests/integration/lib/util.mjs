@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The shaddock authors
 //
-// Small helpers shared by the integration tests: bounded waits, free loopback ports, running a
-// program with a time limit. Every wait here has a deadline; nothing polls forever.
+// Small helpers shared by the integration tests: bounded waits, running a program with a time
+// limit, and (from ports.mjs) reserved loopback ports. Every wait here has a deadline; nothing
+// polls forever.
 
-import net from 'node:net';
 import { execFile } from 'node:child_process';
+
+export { freePort, reservePort } from './ports.mjs';
 
 export function sleep(ms) {
 	return new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,20 +45,22 @@ export async function waitFor(fn, { timeout = 5000, interval = 50, what = 'condi
 	}
 }
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
-export function freePort() {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.unref();
-		srv.on('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address();
-			srv.close(() => resolve(port));
-		});
-	});
+// The lines that start a sanitizer report: AddressSanitizer and LeakSanitizer errors (and
+// ASan's warnings), UBSan's "FILE:LINE:COL: runtime error: ...".
+const SANITIZER_RE = /^.*(ERROR: AddressSanitizer|WARNING: AddressSanitizer|ERROR: LeakSanitizer|runtime error: ).*$/m;
+
+// The sanitizer report in `text` (a daemon's log, a program's stderr): from the first line of
+// one, at most 80 lines; null when there is none.
+export function sanitizerReport(text) {
+	const m = SANITIZER_RE.exec(text ?? '');
+	if (!m) {
+		return null;
+	}
+	return text.slice(m.index).split('\n').slice(0, 80).join('\n');
 }
 
-// Runs a program; resolves { code, signal, stdout, stderr } (never rejects on a non-zero exit).
+// Runs a program; resolves { code, signal, stdout, stderr } (never rejects on a non-zero exit,
+// but rejects when its stderr holds a sanitizer report).
 export function run(file, args = [], { timeout = 10000, env, input } = {}) {
 	return new Promise((resolve, reject) => {
 		const child = execFile(file, args, {
@@ -67,6 +71,11 @@ export function run(file, args = [], { timeout = 10000, env, input } = {}) {
 		}, (err, stdout, stderr) => {
 			if (err && typeof err.code !== 'number' && !err.signal) {
 				reject(err);
+				return;
+			}
+			const report = sanitizerReport(stderr);
+			if (report) {
+				reject(new Error(`${file} ${args.join(' ')} reported:\n${report}`));
 				return;
 			}
 			resolve({

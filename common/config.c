@@ -43,6 +43,8 @@ enum conf_section {
 	SEC_LISTENER,
 	SEC_CONNECTOR,
 	SEC_APP,
+	SEC_CLUSTER,
+	SEC_ROUTE,
 };
 
 static const char *const conf_section_names[] = {
@@ -50,6 +52,16 @@ static const char *const conf_section_names[] = {
 	[SEC_LISTENER] = "listener",
 	[SEC_CONNECTOR] = "connector",
 	[SEC_APP] = "app",
+	[SEC_CLUSTER] = "cluster",
+	[SEC_ROUTE] = "route",
+};
+
+static const char *const conf_cluster_names[] = {
+	"none", "pomelo", "pinus", NULL,
+};
+
+static const char *const conf_flavour_names[] = {
+	"auto", "pomelo", "pinus", NULL,
 };
 
 static const char *const conf_accept_names[] = {
@@ -82,6 +94,7 @@ struct conf_directive {
 
 #define C(f)	offsetof(struct conf, f)
 #define L(f)	offsetof(struct listener_conf, f)
+#define R(f)	offsetof(struct route_conf, f)
 #define DAY	(86400ULL * 1000)
 
 static const struct conf_directive conf_directives[] = {
@@ -297,6 +310,42 @@ static const struct conf_directive conf_directives[] = {
 	  .doc = "Setting it turns *use_dict* on. The file is read by "
 	  "*shaddockd -t*, at start and at every reload; an error in it is a "
 	  "configuration error." },
+	{ .section = SEC_CONNECTOR, .name = "use_protobuf", .type = CONF_BOOL,
+	  .offset = C(use_protobuf), .def = "off",
+	  .help = "pomelo-protobuf compression of message bodies (Pomelo's "
+	  "useProtobuf).",
+	  .doc = "The handshake reply then carries *protos* (the parsed "
+	  "*server* and *client* schemas and their *version*) and "
+	  "*useProto: true*, and only *useProto* when the client's "
+	  "*sys.protoVersion* is the current version. A request or notify "
+	  "whose route has a client schema is decoded by it; a response (by "
+	  "the route of its request) or a push whose route has a server "
+	  "schema is encoded by it. Setting *server_protos* or "
+	  "*client_protos* turns it on." },
+	{ .section = SEC_CONNECTOR, .name = "server_protos", .type = CONF_STRING,
+	  .offset = C(server_protos), .def = "",
+	  .value = "a path, or empty for none",
+	  .help = "The game's config/serverProtos.json: schemas of the bodies "
+	  "the server sends, by route.",
+	  .doc = "Read unchanged, in the source form Pomelo reads. The file "
+	  "is read by *shaddockd -t*, at start and at every reload; an error "
+	  "in it names the file, the route and the field, and fails the "
+	  "check or the reload (nothing changes). A file that does not exist "
+	  "counts as no schema, as in Pomelo." },
+	{ .section = SEC_CONNECTOR, .name = "client_protos", .type = CONF_STRING,
+	  .offset = C(client_protos), .def = "",
+	  .value = "a path, or empty for none",
+	  .help = "The game's config/clientProtos.json: schemas of the bodies "
+	  "clients send, by route.",
+	  .doc = "Read as *server_protos* is." },
+	{ .section = SEC_CONNECTOR, .name = "protobuf_flavour", .type = CONF_ENUM,
+	  .offset = C(protobuf_flavour), .def = "auto",
+	  .choices = conf_flavour_names,
+	  .help = "Which library's schemas to accept: pomelo or pinus.",
+	  .doc = "*pinus* adds the types *bool*, *uInt64* and *sInt64* and "
+	  "the rules *map* and *obj* of pinus-protobuf, and the parsed form "
+	  "Pinus sends. *auto* is *pinus* when [cluster] *type* is *pinus*, "
+	  "else *pomelo*." },
 
 	{ .section = SEC_APP, .name = "hello", .type = CONF_BOOL,
 	  .offset = C(app_hello), .def = "on",
@@ -315,6 +364,116 @@ static const struct conf_directive conf_directives[] = {
 	  "username\\*rid and joins channel rid; pushes *onAdd*), "
 	  "*chat.chatHandler.send* (pushes *onChat* to the channel or to one "
 	  "user); a session that leaves pushes *onLeave*." },
+
+	{ .section = SEC_CLUSTER, .name = "type", .type = CONF_ENUM,
+	  .offset = C(cluster_type), .def = "none",
+	  .choices = conf_cluster_names,
+	  .help = "Join a Pomelo or Pinus cluster as its connector servers.",
+	  .doc = "*none*: a standalone server (the built-in routes only). "
+	  "*pomelo* or *pinus*: every worker registers with the cluster's "
+	  "master as one frontend server, forwards requests for other server "
+	  "types to the backends over pomelo-rpc and serves the backends' "
+	  "session and channel calls. The two differ on the wire (reply "
+	  "shapes, the route hash of *uid* keys), so it must name the "
+	  "cluster's framework." },
+	{ .section = SEC_CLUSTER, .name = "master", .type = CONF_STRING,
+	  .offset = C(cluster_master), .def = "127.0.0.1:3005",
+	  .value = "host:port",
+	  .help = "The cluster master's address (its config/master.json "
+	  "host and port).",
+	  .doc = "Workers keep one admin connection to it; when it is "
+	  "unreachable or restarts they keep serving and reconnect with "
+	  "back-off (1 s doubling to 60 s)." },
+	{ .section = SEC_CLUSTER, .name = "token", .type = CONF_STRING,
+	  .offset = C(cluster_token), .def = "",
+	  .value = "the token, or empty for none",
+	  .help = "The token of config/adminServer.json for server_type.",
+	  .doc = "Needed when the cluster has an adminServer.json; the master "
+	  "refuses a registration without the right one, which is logged and "
+	  "retried." },
+	{ .section = SEC_CLUSTER, .name = "server_type", .type = CONF_STRING,
+	  .offset = C(cluster_server_type), .def = "connector",
+	  .value = "a server type",
+	  .help = "The server type the workers register as.",
+	  .doc = "Requests whose route starts with this type are ours: the "
+	  "built-in routes, or *own_routes*." },
+	{ .section = SEC_CLUSTER, .name = "server_id", .type = CONF_STRING,
+	  .offset = C(cluster_server_id), .def = "connector-shaddock",
+	  .value = "a prefix",
+	  .help = "The prefix of the ids the workers register under.",
+	  .doc = "Each worker process registers as "
+	  "_prefix_-_slot_-_generation_-_serial_, so a respawned or reloaded "
+	  "worker is a new server and ids never repeat while the master "
+	  "runs." },
+	{ .section = SEC_CLUSTER, .name = "host", .type = CONF_STRING,
+	  .offset = C(cluster_host), .def = "127.0.0.1",
+	  .value = "an IP address",
+	  .help = "The address the workers' RPC ports listen on, announced to "
+	  "the backends.",
+	  .doc = "Each worker listens on a port of its own on this address "
+	  "for pomelo-rpc calls from the backends. pomelo-rpc has no "
+	  "authentication: never expose these ports beyond the cluster's "
+	  "network." },
+	{ .section = SEC_CLUSTER, .name = "client_host", .type = CONF_STRING,
+	  .offset = C(cluster_client_host), .def = "127.0.0.1",
+	  .value = "a host name or address",
+	  .help = "The clientHost announced to the gates (the clientPort is "
+	  "the first listener's port)." },
+	{ .section = SEC_CLUSTER, .name = "own_routes", .type = CONF_STRING,
+	  .offset = C(cluster_own_routes), .def = "",
+	  .value = "a server type, or empty",
+	  .help = "The backend server type that handles routes of server_type "
+	  "that no built-in app has.",
+	  .doc = "Game code that ran inside the Node connector (for example "
+	  "*connector.entryHandler.enter*) moves to a backend of this type; "
+	  "the request is forwarded there with the route's server type "
+	  "replaced by this one, which is where Pomelo and Pinus look for the "
+	  "handler. Empty: such routes answer {\"code\":500}." },
+	{ .section = SEC_CLUSTER, .name = "session_closed", .type = CONF_STRING,
+	  .offset = C(cluster_session_closed), .def = "",
+	  .value = "TYPE.REMOTE.METHOD, or empty",
+	  .help = "A backend remote called with the exported session when a "
+	  "bound session closes.",
+	  .doc = "Called for every close of a bound session (the client gone, "
+	  "a kick, a drain, a stop), on the server of TYPE chosen by its "
+	  "[route] section. When a worker dies, the master has another "
+	  "worker call it for the bound sessions the dead one held, so "
+	  "backends never keep ghost channel members." },
+	{ .section = SEC_CLUSTER, .name = "remoter_paths", .type = CONF_STRING,
+	  .offset = C(cluster_remoter_paths), .def = "",
+	  .value = "NAMESPACE:PATH ... (space-separated), or empty",
+	  .help = "Pinus: the remoterPaths the workers register, so that "
+	  "backends build app.rpc and app.sysrpc proxies for server_type.",
+	  .doc = "Each entry is *sys* or *user*, a colon and a path that "
+	  "exists on the backends' disks, such as "
+	  "user:/srv/game/dist/app/servers/connector/remote. Pomelo backends "
+	  "build their proxies from their own files and need none." },
+	{ .section = SEC_CLUSTER, .name = "rpc_timeout", .type = CONF_DURATION,
+	  .offset = C(cluster_rpc_timeout), .min = 100, .max = DAY,
+	  .def = "30s",
+	  .help = "How long a forwarded request or a remote call waits for "
+	  "its answer.",
+	  .doc = "Then the client gets {\"code\":500}; a backend known to be "
+	  "gone fails its calls at once." },
+	{ .section = SEC_CLUSTER, .name = "rpc_max_payload",
+	  .type = CONF_SIZE, .offset = C(cluster_rpc_max_payload),
+	  .min = 1024, .max = 256ULL << 20, .def = "16m",
+	  .help = "The largest MQTT packet read from the master or a "
+	  "backend.",
+	  .doc = "A larger one closes that connection, which is counted and "
+	  "logged; no client session notices." },
+
+	{ .section = SEC_ROUTE, .name = "key", .type = CONF_STRING,
+	  .offset = R(key), .def = "uid",
+	  .value = "*uid*, *session* or *settings.*_NAME_",
+	  .help = "What picks the server of this type for a session.",
+	  .doc = "The index in the type's server list (in the order the "
+	  "cluster master announced them) is the crc32 of the key modulo the "
+	  "list's length, with the arithmetic of the cluster's framework, so "
+	  "a Node connector and shaddock pick the same server. *uid*: the "
+	  "bound uid, or \"\" (Pomelo's default route). *settings.*_NAME_: "
+	  "the session setting _NAME_ (chatofpomelo routes chat by "
+	  "*settings.rid*). *session*: the session id." },
 };
 
 #define N_DIRECTIVES	(sizeof conf_directives / sizeof conf_directives[0])
@@ -332,6 +491,7 @@ struct conf_parse {
 	int		 bad_section_line; /* reported unknown section */
 	int		 set_line[N_DIRECTIVES];	/* non-listener keys */
 	int		*lset_line;	/* per listener, N_DIRECTIVES each */
+	int		*rset_line;	/* per [route], N_DIRECTIVES each */
 	char		*errors;
 	size_t		 errors_len;
 	int		 n_errors;
@@ -572,6 +732,36 @@ conf_listener(struct conf_parse *p, const char *name)
 	return l;
 }
 
+static struct route_conf *
+conf_route(struct conf_parse *p, const char *name)
+{
+	struct conf		*c = p->conf;
+	struct route_conf	*r;
+	size_t			 i;
+
+	for (i = 0; i < c->n_routes; i++) {
+		if (strcmp(c->routes[i].server_type, name) == 0) {
+			return &c->routes[i];
+		}
+	}
+	if (c->n_routes == CONF_MAX_ROUTES) {
+		conf_error(p, p->line, "more than %d [route] sections",
+		    CONF_MAX_ROUTES);
+		return NULL;
+	}
+	c->routes = xreallocarray(c->routes, c->n_routes + 1,
+	    sizeof *c->routes);
+	p->rset_line = xreallocarray(p->rset_line, c->n_routes + 1,
+	    sizeof *p->rset_line * N_DIRECTIVES);
+	memset(p->rset_line + c->n_routes * N_DIRECTIVES, 0,
+	    sizeof *p->rset_line * N_DIRECTIVES);
+	r = &c->routes[c->n_routes++];
+	memset(r, 0, sizeof *r);
+	r->server_type = xstrdup(name);
+	r->line = p->section_line;
+	return r;
+}
+
 /* Splits "listener NAME"; returns the section or -1. */
 static int
 conf_section(const char *section, const char **ret_arg)
@@ -605,6 +795,7 @@ conf_handler(void *user, const char *section, const char *name,
 	struct conf_parse		*p = user;
 	const struct conf_directive	*d;
 	struct listener_conf		*l = NULL;
+	struct route_conf		*r = NULL;
 	const char			*arg;
 	void				*base;
 	int				 sec, *set;
@@ -628,21 +819,32 @@ conf_handler(void *user, const char *section, const char *name,
 		}
 		return 1;
 	}
-	if (sec == SEC_LISTENER) {
+	if (sec == SEC_LISTENER || sec == SEC_ROUTE) {
 		if (arg == NULL || *arg == '\0') {
 			if (p->bad_section_line != p->section_line) {
 				p->bad_section_line = p->section_line;
-				conf_error(p, p->section_line, "[listener] "
-				    "needs a name, as in [listener main]");
+				conf_error(p, p->section_line, "[%s] needs a "
+				    "name, as in %s", conf_section_names[sec],
+				    sec == SEC_LISTENER ? "[listener main]" :
+				    "[route chat]");
 			}
 			return 1;
 		}
-		if ((l = conf_listener(p, arg)) == NULL) {
-			return 1;
+		if (sec == SEC_ROUTE) {
+			if ((r = conf_route(p, arg)) == NULL) {
+				return 1;
+			}
+			base = r;
+			set = p->rset_line + (size_t)(r - p->conf->routes) *
+			    N_DIRECTIVES;
+		} else {
+			if ((l = conf_listener(p, arg)) == NULL) {
+				return 1;
+			}
+			base = l;
+			set = p->lset_line + (size_t)(l -
+			    p->conf->listeners) * N_DIRECTIVES;
 		}
-		base = l;
-		set = p->lset_line + (size_t)(l - p->conf->listeners) *
-		    N_DIRECTIVES;
 	} else {
 		if (arg != NULL) {
 			if (p->bad_section_line != p->section_line) {
@@ -732,6 +934,126 @@ conf_in_runtime_dir(const struct conf *c, char **path)
 	*path = full;
 }
 
+/*
+ * The line that set directive <name> of the unnamed section <sec>, or 0
+ * when it has its default (the error then names only the file).
+ */
+static int
+conf_line_of(const struct conf_parse *p, enum conf_section sec,
+    const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < N_DIRECTIVES; i++) {
+		if (conf_directives[i].section == sec &&
+		    strcmp(conf_directives[i].name, name) == 0) {
+			return p->set_line[i];
+		}
+	}
+	return 0;
+}
+
+/* True when <s> is a non-empty run of [A-Za-z0-9_-]. */
+static bool
+conf_is_name(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0) {
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '-')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* [cluster] and [route] checks; routes get their key kind. */
+static void
+conf_finish_cluster(struct conf_parse *p)
+{
+	struct conf		*c = p->conf;
+	struct route_conf	*r;
+	const char		*a, *b, *w;
+	char			 err[128];
+	size_t			 i;
+
+	for (i = 0; i < c->n_routes; i++) {
+		r = &c->routes[i];
+		if (strcmp(r->key, "uid") == 0) {
+			r->key_kind = CONF_ROUTE_UID;
+		} else if (strcmp(r->key, "session") == 0) {
+			r->key_kind = CONF_ROUTE_SESSION;
+		} else if (strncmp(r->key, "settings.", 9) == 0 &&
+		    r->key[9] != '\0') {
+			r->key_kind = CONF_ROUTE_SETTING;
+			r->key_setting = r->key + 9;
+		} else {
+			conf_error(p, r->line, "[route %s]: key \"%s\" is not "
+			    "uid, session or settings.NAME", r->server_type,
+			    r->key);
+		}
+	}
+	if (c->cluster_type == CONF_CLUSTER_NONE) {
+		return;
+	}
+	if (addr_parse(c->cluster_master, &c->cluster_master_addr, err,
+	    sizeof err) != 0 || c->cluster_master_addr.ss.ss_family ==
+	    AF_UNIX) {
+		conf_error(p, conf_line_of(p, SEC_CLUSTER, "master"), "[cluster] master: \"%s\": %s",
+		    c->cluster_master, c->cluster_master_addr.ss.ss_family ==
+		    AF_UNIX ? "not a TCP address" : err);
+	}
+	if (!conf_is_name(c->cluster_server_type,
+	    strlen(c->cluster_server_type))) {
+		conf_error(p, conf_line_of(p, SEC_CLUSTER, "server_type"), "[cluster] server_type: \"%s\" is not a "
+		    "server type name", c->cluster_server_type);
+	}
+	if (!conf_is_name(c->cluster_server_id,
+	    strlen(c->cluster_server_id))) {
+		conf_error(p, conf_line_of(p, SEC_CLUSTER, "server_id"), "[cluster] server_id: \"%s\" is not a name "
+		    "of letters, digits, - and _", c->cluster_server_id);
+	}
+	if (*c->cluster_host == '\0') {
+		conf_error(p, conf_line_of(p, SEC_CLUSTER, "host"), "[cluster] host must not be empty");
+	}
+	if (*c->cluster_own_routes != '\0' && !conf_is_name(
+	    c->cluster_own_routes, strlen(c->cluster_own_routes))) {
+		conf_error(p, conf_line_of(p, SEC_CLUSTER, "own_routes"), "[cluster] own_routes: \"%s\" is not a "
+		    "server type name", c->cluster_own_routes);
+	}
+	w = c->cluster_session_closed;
+	if (*w != '\0') {
+		a = strchr(w, '.');
+		b = a != NULL ? strchr(a + 1, '.') : NULL;
+		if (a == NULL || b == NULL || strchr(b + 1, '.') != NULL ||
+		    !conf_is_name(w, (size_t)(a - w)) ||
+		    !conf_is_name(a + 1, (size_t)(b - a - 1)) ||
+		    !conf_is_name(b + 1, strlen(b + 1))) {
+			conf_error(p, conf_line_of(p, SEC_CLUSTER, "session_closed"), "[cluster] session_closed: \"%s\" is "
+			    "not TYPE.REMOTE.METHOD", w);
+		}
+	}
+	for (w = c->cluster_remoter_paths; *w != '\0';) {
+		w += strspn(w, " \t");
+		if (*w == '\0') {
+			break;
+		}
+		a = w + strcspn(w, " \t");
+		if ((strncmp(w, "sys:/", 5) != 0 &&
+		    strncmp(w, "user:/", 6) != 0)) {
+			conf_error(p, conf_line_of(p, SEC_CLUSTER, "remoter_paths"), "[cluster] remoter_paths: \"%.*s\" is "
+			    "not sys:/PATH or user:/PATH", (int)(a - w), w);
+		}
+		w = a;
+	}
+}
+
 /* Checks what no single key shows and derives the rest. */
 static void
 conf_finish(struct conf_parse *p)
@@ -753,7 +1075,8 @@ conf_finish(struct conf_parse *p)
 		c->runtime_dir = conf_default_runtime_dir();
 	} else if (*c->runtime_dir != '/') {
 		/* The paths inside it would depend on the working directory. */
-		conf_error(p, 0, "runtime_dir: \"%s\" is not an absolute path "
+		conf_error(p, conf_line_of(p, SEC_SERVER, "runtime_dir"),
+		    "runtime_dir: \"%s\" is not an absolute path "
 		    "nor auto", c->runtime_dir);
 	}
 	conf_in_runtime_dir(c, &c->admin_socket);
@@ -772,9 +1095,18 @@ conf_finish(struct conf_parse *p)
 	}
 	if (*c->metrics_listen != '\0' && addr_parse(c->metrics_listen,
 	    &c->metrics_addr, err, sizeof err) != 0) {
-		conf_error(p, 0, "metrics_listen: \"%s\": %s",
+		conf_error(p, conf_line_of(p, SEC_SERVER, "metrics_listen"),
+		    "metrics_listen: \"%s\": %s",
 		    c->metrics_listen, err);
 	}
+	if (*c->server_protos != '\0' || *c->client_protos != '\0') {
+		c->use_protobuf = true;
+	}
+	if (c->protobuf_flavour == CONF_FLAVOUR_AUTO) {
+		c->protobuf_flavour = c->cluster_type == CONF_CLUSTER_PINUS ?
+		    CONF_FLAVOUR_PINUS : CONF_FLAVOUR_POMELO;
+	}
+	conf_finish_cluster(p);
 	if (c->n_listeners == 0) {
 		conf_error(p, 0, "no [listener] section: at least one is "
 		    "needed");
@@ -825,12 +1157,18 @@ conf_parse(struct conf_parse *p, struct conf **ret, char **ret_errors)
 	conf_defaults(p, SEC_SERVER, c, p->set_line);
 	conf_defaults(p, SEC_CONNECTOR, c, p->set_line);
 	conf_defaults(p, SEC_APP, c, p->set_line);
+	conf_defaults(p, SEC_CLUSTER, c, p->set_line);
 	for (i = 0; i < c->n_listeners; i++) {
 		conf_defaults(p, SEC_LISTENER, &c->listeners[i],
 		    p->lset_line + i * N_DIRECTIVES);
 	}
+	for (i = 0; i < c->n_routes; i++) {
+		conf_defaults(p, SEC_ROUTE, &c->routes[i],
+		    p->rset_line + i * N_DIRECTIVES);
+	}
 	conf_finish(p);
 	free(p->lset_line);
+	free(p->rset_line);
 	if (p->n_errors > 0) {
 		conf_free(c);
 		*ret_errors = p->errors;
@@ -891,6 +1229,11 @@ conf_free(struct conf *c)
 		if (d->section == SEC_LISTENER) {
 			for (j = 0; j < c->n_listeners; j++) {
 				free(*(char **)((char *)&c->listeners[j] +
+				    d->offset));
+			}
+		} else if (d->section == SEC_ROUTE) {
+			for (j = 0; j < c->n_routes; j++) {
+				free(*(char **)((char *)&c->routes[j] +
 				    d->offset));
 			}
 		} else {
@@ -966,7 +1309,7 @@ conf_dump(const struct conf *c, FILE *f)
 
 	fprintf(f, "# %s\n", c->path);
 	for (s = 0; s < nitems(conf_section_names); s++) {
-		if (s == SEC_LISTENER) {
+		if (s == SEC_LISTENER || s == SEC_ROUTE) {
 			continue;
 		}
 		fprintf(f, "\n[%s]\n", conf_section_names[s]);
@@ -989,6 +1332,18 @@ conf_dump(const struct conf *c, FILE *f)
 			}
 			conf_dump_key(d, &c->listeners[j], f);
 			conf_dump_value(d, &c->listeners[j], f);
+			fputc('\n', f);
+		}
+	}
+	for (j = 0; j < c->n_routes; j++) {
+		fprintf(f, "\n[route %s]\n", c->routes[j].server_type);
+		for (i = 0; i < N_DIRECTIVES; i++) {
+			d = &conf_directives[i];
+			if (d->section != SEC_ROUTE) {
+				continue;
+			}
+			conf_dump_key(d, &c->routes[j], f);
+			conf_dump_value(d, &c->routes[j], f);
 			fputc('\n', f);
 		}
 	}

@@ -20,10 +20,17 @@
 #define CONF_DEFAULT_PATH	SHADDOCK_SYSCONFDIR "/shaddock.conf"
 #define CONF_MAX_WORKERS	256
 #define CONF_MAX_LISTENERS	64
+#define CONF_MAX_ROUTES		256
 
 enum conf_accept {
 	CONF_ACCEPT_REUSEPORT = 0,
 	CONF_ACCEPT_SHARED,
+};
+
+enum conf_flavour {
+	CONF_FLAVOUR_AUTO = 0,		/* pinus when the cluster is Pinus */
+	CONF_FLAVOUR_POMELO,
+	CONF_FLAVOUR_PINUS,
 };
 
 enum conf_cluster {
@@ -86,6 +93,10 @@ struct conf {
 	bool			 keepalive;
 	bool			 use_dict;
 	char			*dictionary;
+	bool			 use_protobuf;
+	char			*server_protos;
+	char			*client_protos;
+	int			 protobuf_flavour;	/* CONF_FLAVOUR_* */
 
 	/* [app] */
 	bool			 app_hello;

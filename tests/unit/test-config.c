@@ -221,12 +221,31 @@ TEST(errors)
 	    "key \"workers\" outside of any section");
 	EXPECT_ERROR(LISTENER "[server\n", 3, "syntax error");
 	EXPECT_ERROR(LISTENER "just words\n", 3, "syntax error");
-	EXPECT_ERROR("[server]\nmetrics_listen = nope\n" LISTENER, 0,
+	EXPECT_ERROR("[server]\nmetrics_listen = nope\n" LISTENER, 2,
 	    "metrics_listen: \"nope\": expected host:port");
 	EXPECT_ERROR("[app x]\nhello = on\n" LISTENER, 1,
 	    "section [app] takes no name");
-	EXPECT_ERROR("[server]\nruntime_dir = run\n" LISTENER, 0,
+	EXPECT_ERROR("[server]\nruntime_dir = run\n" LISTENER, 2,
 	    "runtime_dir: \"run\" is not an absolute path nor auto");
+	/* [cluster] and [route]: errors at the line that set the key. */
+	EXPECT_ERROR(LISTENER "[cluster]\ntype = pomelo\nmaster = x\n", 5,
+	    "[cluster] master: \"x\": expected host:port");
+	EXPECT_ERROR(LISTENER "[cluster]\ntype = pinus\n"
+	    "session_closed = a.b\n", 5,
+	    "[cluster] session_closed: \"a.b\" is not TYPE.REMOTE.METHOD");
+	EXPECT_ERROR(LISTENER "[cluster]\ntype = pinus\nserver_id = a b\n",
+	    5, "[cluster] server_id: \"a b\" is not a name");
+	EXPECT_ERROR(LISTENER "[cluster]\ntype = pomelo\n"
+	    "remoter_paths = user:/a x:/b\n", 5,
+	    "[cluster] remoter_paths: \"x:/b\" is not sys:/PATH");
+	EXPECT_ERROR(LISTENER "[cluster]\ntype = consul\n", 4,
+	    "type: \"consul\" is not one of none | pomelo | pinus");
+	EXPECT_ERROR(LISTENER "[route chat]\nkey = rid\n", 3,
+	    "[route chat]: key \"rid\" is not uid, session or settings.NAME");
+	EXPECT_ERROR(LISTENER "[route]\nkey = uid\n", 3,
+	    "[route] needs a name, as in [route chat]");
+	EXPECT_ERROR(LISTENER "[route chat]\nkee = uid\n", 4,
+	    "unknown key \"kee\" in [route chat]");
 }
 
 TEST(long_line)
@@ -377,6 +396,8 @@ TEST(directive_reference)
 	ASSERT_EQ(conf_dump_directives(f, "connector"), 0);
 	ASSERT_EQ(conf_dump_directives(f, "listener"), 0);
 	ASSERT_EQ(conf_dump_directives(f, "server"), 0);
+	ASSERT_EQ(conf_dump_directives(f, "cluster"), 0);
+	ASSERT_EQ(conf_dump_directives(f, "route"), 0);
 	ASSERT_EQ(conf_dump_directives(f, "nosuch"), -ENOENT);
 	fclose(f);
 	ASSERT_STR_CONTAINS(text, "*max_send_buffer* = 1m\n\tThe most bytes "

@@ -332,6 +332,91 @@ void		 channel_session_closed(struct session *s);
 bool		 channel_message(const struct ipc_hdr *hdr,
 		     const void *payload);
 
+/* mconn.c: an MQTT connection over TCP (the cluster's links) */
+struct mconn;
+struct mqtt_packet;
+struct mconn_callbacks {
+	void	(*connected)(struct mconn *m, void *arg);
+	void	(*packet)(struct mconn *m, const struct mqtt_packet *p,
+		    void *arg);
+	void	(*closed)(struct mconn *m, const char *why, void *arg);
+};
+struct mconn	*mconn_connect(const struct sockaddr *sa, socklen_t len,
+		     size_t max_packet, const struct mconn_callbacks *cb,
+		     void *arg);
+struct mconn	*mconn_accept(int fd, const char *peer, size_t max_packet,
+		     const struct mconn_callbacks *cb, void *arg);
+int		 mconn_send(struct mconn *m, const void *data, size_t len);
+int		 mconn_publish(struct mconn *m, const char *topic,
+		     const void *payload, size_t len);
+int		 mconn_send_short(struct mconn *m,
+		     int (*encode)(uint8_t *, size_t));
+void		 mconn_close(struct mconn *m, bool flush);
+const char	*mconn_peer(const struct mconn *m);
+size_t		 mconn_queued(const struct mconn *m);
+int		 mconn_fd(const struct mconn *m);
+
+/* cluster.c: membership of a Pomelo/Pinus cluster (CLUSTER.md §3) */
+struct rpc_mailbox;
+
+/* A server of the cluster, as its master announced it. */
+struct cluster_server {
+	char			*id;
+	char			*type;
+	char			*host;
+	uint16_t		 port;		/* RPC port; 0: cannot be called */
+	bool			 frontend;
+	json_t			*info;
+	struct rpc_mailbox	*mailbox;	/* our calls to it, lazily */
+	/* Counters of the calls to it (show cluster). */
+	uint64_t		 forwarded;
+	uint64_t		 errors;
+	uint64_t		 timeouts;
+	uint64_t		 latency_us;	/* sum, for the mean */
+	uint64_t		 answered;
+};
+
+bool		 cluster_enabled(void);
+int		 cluster_init(char *err, size_t errlen);
+void		 cluster_start(void);
+void		 cluster_leave(void (*done)(void));
+void		 cluster_finish(void);
+const char	*cluster_self_id(void);
+int		 cluster_flavour(void);
+struct cluster_server *cluster_pick(const char *type, size_t type_len,
+		     const struct session *s);
+json_t		*cluster_show(void);
+
+/* rpc-client.c: calls to backend servers (pomelo-rpc mailboxes, §4) */
+/*
+ * The answer to a call: <resp> (borrowed) is the callback arguments the
+ * remote sent, or NULL when the call failed, <why> saying how.
+ */
+typedef void (*rpc_reply_cb)(void *arg, json_t *resp, const char *why);
+int		 rpc_call(struct cluster_server *srv, const char *ns,
+		     const char *service, const char *method, json_t *args,
+		     rpc_reply_cb cb, void *arg);
+struct rpc_forward;
+int		 rpc_call_forward(struct cluster_server *srv,
+		     const struct rpc_forward *f, rpc_reply_cb cb, void *arg);
+void		 rpc_mailbox_close(struct rpc_mailbox *mb, const char *why);
+size_t		 rpc_pending(void);
+void		 rpc_client_finish(void);
+
+/* rpc-server.c: the acceptor backends call us on (§6) */
+int		 rpc_server_open(const char *host, uint16_t *ret_port,
+		     char *err, size_t errlen);
+void		 rpc_server_close(void);
+
+/* remote.c: sys.sessionRemote and sys.channelRemote, served (§6) */
+struct rpc_request;
+json_t		*remote_dispatch(const struct rpc_request *req);
+
+/* forward.c: client messages for backends, session-closed hooks (§5, §7) */
+bool		 forward_request(struct session *s, struct request *r);
+void		 forward_session_closed(struct session *s);
+json_t		*forward_export(const struct session *s);
+
 /* app-hello.c */
 void		 app_hello_init(void);
 

@@ -27,6 +27,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { sleep, waitFor, withTimeout } from '../../integration/lib/util.mjs';
 import { startDaemon } from '../../integration/lib/daemon.mjs';
 import { openClient } from './clients.mjs';
@@ -574,11 +575,11 @@ export async function startCluster(opts = {}) {
 	return c;
 }
 
-// Runs the exporter (tools/pomelo-export.mjs) on a game folder; resolves its output folder.
+// Runs scripts/pomelo-export on a game folder; resolves its result ({dict, protos, files}).
 export async function exportGame(gameDir, outDir, { framework, env = 'development' } = {}) {
-	const { exportGame: run } = await import('../tools/pomelo-export.mjs');
-	await run({ gameDir, outDir, framework, env });
-	return outDir;
+	const require = createRequire(import.meta.url);
+	const { exportGame: run } = require(path.join(REPO_ROOT, 'scripts/pomelo-export'));
+	return run({ gameDir, outDir, framework, env });
 }
 
 export { sleep };

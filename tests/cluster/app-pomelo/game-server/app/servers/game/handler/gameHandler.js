@@ -20,6 +20,14 @@ function GameHandler(app) {
 	this.app = app;
 }
 
+// An inherited method: Pomelo's dictionary takes every function for…in finds, inherited ones
+// included, so `game.gameHandler.ping` has a dictionary code here (not in the Pinus game).
+const Base = { ping(msg, session, next) {
+	next(null, { code: 200, pong: true });
+} };
+GameHandler.prototype = Object.create(Base);
+Object.defineProperty(GameHandler.prototype, 'constructor', { value: GameHandler });
+
 const H = GameHandler.prototype;
 
 function body(msg) {

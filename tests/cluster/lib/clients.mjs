@@ -43,8 +43,8 @@ class BaseClient {
 		open.add(this);
 	}
 
-	onPushReceived(route, body) {
-		this.pushes.push({ route, body, time: performance.now() });
+	onPushReceived(route, body, extra = {}) {
+		this.pushes.push({ route, body, time: performance.now(), ...extra });
 	}
 
 	// Resolves the first push of `route` (already received or to come) that `pred` accepts.
@@ -98,6 +98,11 @@ class WsClient extends BaseClient {
 		this.js.notify(route, body);
 	}
 
+	// DATA packages received so far (responses and pushes).
+	dataIn() {
+		return this.js.frames.filter((f) => f.dir === 'in' && f.type === 4).length;
+	}
+
 	close() {
 		open.delete(this);
 		this.js.disconnect();
@@ -112,7 +117,8 @@ class TcpClient extends BaseClient {
 	async init(host, port, timeout) {
 		this.raw = await PomeloRawClient.open({ host, port, timeout, autoHeartbeat: true });
 		this.localPort = this.raw.localPort;
-		this.raw.on('push', (m) => this.onPushReceived(m.routeName ?? m.route, m.body));
+		this.raw.on('push', (m) => this.onPushReceived(m.routeName ?? m.route, m.body,
+			{ compressed: Boolean(m.compressRoute) }));
 		this.raw.on('kick', (json) => this.kicks.push(json));
 		this.raw.on('close', () => {
 			this.closed = true;
@@ -133,8 +139,18 @@ class TcpClient extends BaseClient {
 		return res.body;
 	}
 
-	notify(route, body = {}) {
-		this.raw.notify(route, body);
+	notify(route, body = {}, opts = {}) {
+		this.raw.notify(route, body, opts);
+	}
+
+	dataIn() {
+		return this.raw.count(4);
+	}
+
+	// A request sent with the route's dictionary code (from the handshake) instead of its name.
+	async requestCompressed(route, body = {}, { timeout = 5000 } = {}) {
+		const res = await this.raw.request(route, body, { timeout, compress: true });
+		return res.body;
 	}
 
 	close() {

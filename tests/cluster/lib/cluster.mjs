@@ -489,6 +489,34 @@ export class Cluster {
 		return [...byFrontend.values()];
 	}
 
+	// `n` clients on one frontend (a Node connector's port, or shaddock's port until `n`
+	// connections landed on the same worker). Resolves [{client, session}].
+	async clientsOnOneFrontend(n, { kind = 'ws', tries = 40 } = {}) {
+		const port = this.daemon ? this.shaddockPort : this.nodeConnectors[0].clientPort;
+		const groups = new Map();
+		const all = [];
+		for (let i = 0; i < tries; i++) {
+			const client = await openClient(kind, { port });
+			all.push(client);
+			const who = await client.request('game.gameHandler.whoami', {});
+			const g = groups.get(who.session.frontendId) ?? [];
+			g.push({ client, session: who.session });
+			groups.set(who.session.frontendId, g);
+			if (g.length === n) {
+				for (const c of all) {
+					if (!g.some((x) => x.client === c)) {
+						c.close();
+					}
+				}
+				return g;
+			}
+		}
+		for (const c of all) {
+			c.close();
+		}
+		throw new Error(`no frontend got ${n} of ${tries} connections`);
+	}
+
 	// `list` from the master (as `pomelo list`): {serverId: record}.
 	list(opts) {
 		return listServers(this.masterPort, opts);

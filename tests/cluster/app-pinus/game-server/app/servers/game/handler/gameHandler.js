@@ -170,6 +170,28 @@ class GameHandler extends BaseHandler {
 			opts, cb));
 	}
 
+	// Benchmark (tests/bench/cluster): {uid, room} -> bind the session and add it to the room
+	// without telling the members (sessionRemote.bind, then a local channel add).
+	async benchJoin(msg, session) {
+		try {
+			await events.call((cb) => session.bind(msg.uid, cb));
+		} catch (err) {
+			return { code: 500, error: events.errorText(err) };
+		}
+		this.app.get('channelService').getChannel(msg.room, true).add(msg.uid, session.frontendId);
+		return { code: 200 };
+	}
+
+	// Benchmark: {room, ts} -> `onBench` {ts} to every member of the room
+	// (channelRemote.pushMessage to each frontend); answered at once.
+	async benchPublish(msg) {
+		const channel = this.app.get('channelService').getChannel(msg.room, false);
+		if (channel) {
+			channel.pushMessage('onBench', { ts: msg.ts }, () => {});
+		}
+		return { code: 200 };
+	}
+
 	// {room} -> {code: 200, members: [{uid, sid}]} of the room on this game server
 	async members(msg) {
 		const channel = this.app.get('channelService').getChannel(msg.room, false);

@@ -172,6 +172,29 @@ H.broadcast = function (msg, session, next) {
 		opts, answer(next));
 };
 
+// Benchmark (tests/bench/cluster): {uid, room} -> bind the session and add it to the room
+// without telling the members (sessionRemote.bind, then a local channel add).
+H.benchJoin = function (msg, session, next) {
+	session.bind(msg.uid, (err) => {
+		if (err) {
+			next(null, { code: 500, error: events.errorText(err) });
+			return;
+		}
+		this.app.get('channelService').getChannel(msg.room, true).add(msg.uid, session.frontendId);
+		next(null, { code: 200 });
+	});
+};
+
+// Benchmark: {room, ts} -> `onBench` {ts} to every member of the room (channelRemote.pushMessage
+// to each frontend); answered at once.
+H.benchPublish = function (msg, session, next) {
+	const channel = this.app.get('channelService').getChannel(msg.room, false);
+	if (channel) {
+		channel.pushMessage('onBench', { ts: msg.ts }, () => {});
+	}
+	next(null, { code: 200 });
+};
+
 // {room} -> {code: 200, members: [{uid, sid}]} of the room on this game server
 H.members = function (msg, session, next) {
 	const channel = this.app.get('channelService').getChannel(msg.room, false);

@@ -34,7 +34,9 @@ const char *const worker_stats_names[] = {
 	"responses", "pushes", "kicks", "heartbeat_timeouts",
 	"handshake_timeouts", "idle_timeouts", "protocol_errors",
 	"oversize_packages", "send_buffer_overflows", "bytes_in", "bytes_out",
-	"channels", "channel_members",
+	"channels", "channel_members", "cluster_forwarded",
+	"cluster_forward_errors", "cluster_timeouts", "cluster_hooks",
+	"cluster_calls_served", "cluster_bad_packets", "cluster_bad_messages",
 };
 
 _Static_assert(sizeof worker_stats_names / sizeof worker_stats_names[0] ==

@@ -169,6 +169,13 @@ struct worker_stats {
 	uint64_t	 bytes_out;
 	uint64_t	 channels;		/* gauge */
 	uint64_t	 channel_members;	/* gauge */
+	uint64_t	 cluster_forwarded;
+	uint64_t	 cluster_forward_errors;
+	uint64_t	 cluster_timeouts;
+	uint64_t	 cluster_hooks;
+	uint64_t	 cluster_calls_served;
+	uint64_t	 cluster_bad_packets;
+	uint64_t	 cluster_bad_messages;
 };
 
 /* The names of the worker_stats members, in order, for show stat. */

@@ -23,7 +23,9 @@ async function threeSessions(c, room, kinds = ['ws', 'tcp', 'ws']) {
 	if (TIER === 'node') {
 		frontends = c.nodeConnectors.slice(0, 2).map((x) => ({ port: x.clientPort, id: x.id }));
 	} else {
-		const spread = await c.spreadOverFrontends(2);
+		// One kind for both (a tcp-only test gets tcp; mixed kinds get ws).
+		const spread = await c.spreadOverFrontends(2, {
+			kind: kinds[0] === kinds[1] ? kinds[0] : 'ws' });
 		frontends = spread.map((s) => ({ client: s.client, id: s.session.frontendId }));
 	}
 	const out = {};

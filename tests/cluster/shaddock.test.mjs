@@ -27,6 +27,23 @@ const ctx = useCluster({
 const opts = { skip: ctx.skip, timeout: 120000 };
 const G = (m) => `game.gameHandler.${m}`;
 
+// The jsclient writes each UTF-16 code unit as its own UTF-8 sequence (CESU-8), so an astral
+// character arrives as two encoded surrogates, which Node (and shaddock) read as U+FFFD each
+// byte: the uid the servers see.
+function asServersReadIt(s) {
+	const bytes = [];
+	for (const unit of Array.from({ length: s.length }, (_, k) => s.charCodeAt(k))) {
+		if (unit < 0x80) {
+			bytes.push(unit);
+		} else if (unit < 0x800) {
+			bytes.push(0xc0 | (unit >> 6), 0x80 | (unit & 0x3f));
+		} else {
+			bytes.push(0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f));
+		}
+	}
+	return Buffer.from(bytes).toString('utf8');
+}
+
 // The connector records of the master's `list`: [{serverId, serverType, pid, ...}].
 async function connectorRecords(c) {
 	const list = await c.list({ timeout: 12000 });
@@ -171,8 +188,10 @@ test(`a Node connector beside shaddock picks the same game server per uid (${LAB
 	const c = ctx.cluster;
 	const node = await c.addNodeConnector('connector-node-1');
 	await c.waitConnectors(c.workers + 1);
+	// The same client on both: the npm jsclient writes astral characters as CESU-8, which
+	// every server reads as U+FFFD (WHATWG), so both must see the same bytes.
 	const nodeClient = await openClient('ws', { port: node.clientPort });
-	const shClient = await openClient('tcp', { port: c.shaddockPort });
+	const shClient = await openClient('ws', { port: c.shaddockPort });
 	try {
 		const byIndex = new Map(); // default-route index -> game server picked
 		for (const uid of ROUTE_VECTORS) {
@@ -187,8 +206,9 @@ test(`a Node connector beside shaddock picks the same game server per uid (${LAB
 			const viaNode = await nodeClient.request(G('echo'), {});
 			const viaShaddock = await shClient.request(G('echo'), {});
 			assert.equal(viaShaddock.server, viaNode.server, `the same game server for uid ${uid}`);
-			// Both follow the framework's crc32 over the master's order of the game servers.
-			const i = routeIndex(FRAMEWORK, uid, GAMES);
+			// Both follow the framework's crc32 over the master's order of the game servers,
+			// of the uid as the servers read it from the jsclient's bytes.
+			const i = routeIndex(FRAMEWORK, asServersReadIt(uid), GAMES);
 			assert.equal(byIndex.get(i) ?? viaNode.server, viaNode.server, `index ${i} for ${uid}`);
 			byIndex.set(i, viaNode.server);
 		}

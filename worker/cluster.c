@@ -92,7 +92,7 @@ static struct {
 	bool			 refused_logged;
 	uint64_t		 registrations;
 	uint64_t		 losses;
-	char			 last_error[160];
+	char			 last_error[192];
 	struct hmap		 by_id;		/* id -> cluster_server */
 	struct hmap		 by_type;	/* type -> cluster_type */
 	void			(*left)(void);
@@ -466,10 +466,10 @@ cluster_subscribed(const struct admin_msg *m)
 	cl.refused_logged = false;
 	cl.registrations++;
 	evtimer_del(cl.timer);
-	n = hmap_count(&cl.by_id);
-	log_info("cluster: registered with the master at %s as %s; %zu "
-	    "server%s known", worker->conf->cluster_master, cl.id, n,
-	    n == 1 ? "" : "s");
+	n = cl.by_id.n;
+	log_info("cluster: registered with the master at %s as %s (RPC port "
+	    "%s:%u); %zu server%s known", worker->conf->cluster_master, cl.id,
+	    worker->conf->cluster_host, cl.rpc_port, n, n == 1 ? "" : "s");
 }
 
 static void
@@ -675,6 +675,14 @@ cluster_lost(const char *why)
 }
 
 static void
+cluster_ping_arm(void)
+{
+	struct timeval	 tv = { CLUSTER_PING_MS / 1000, 0 };
+
+	evtimer_add(cl.ping, &tv);
+}
+
+static void
 cluster_connect(void)
 {
 	const struct addr	*a = &worker->conf->cluster_master_addr;
@@ -687,7 +695,7 @@ cluster_connect(void)
 	}
 	cluster_set_state(CLUSTER_CONNECTING);
 	cluster_timer_in(CLUSTER_CONNACK_TIMEOUT_MS);
-	evtimer_add(cl.ping, &(struct timeval){ CLUSTER_PING_MS / 1000, 0 });
+	cluster_ping_arm();
 }
 
 static void

@@ -107,8 +107,9 @@ router_find(const char *route, size_t len)
 }
 
 /*
- * Runs the handler of <r>'s route. A request to an unknown route gets
- * {"code":500}, as from Pomelo; a notify is never answered.
+ * Runs the handler of <r>'s route, or forwards it to a backend of the
+ * cluster. A request to an unknown route gets {"code":500}, as from
+ * Pomelo; a notify is never answered.
  */
 void
 router_dispatch(struct session *s, struct request *r)
@@ -118,6 +119,9 @@ router_dispatch(struct session *s, struct request *r)
 	cb = router_find(r->route, r->route_len);
 	if (cb != NULL && memchr(r->route, '.', r->route_len) != NULL) {
 		cb(s, r);
+		return;
+	}
+	if (forward_request(s, r)) {
 		return;
 	}
 	session_log(s, LOG_LEVEL_DEBUG, "no handler for route \"%.*s\"",

@@ -29,7 +29,9 @@
 
 #include "common/dict.h"
 #include "common/hmap.h"
+#include "common/jsval.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/xmalloc.h"
 #include "worker/worker-int.h"
 
@@ -48,6 +50,7 @@ static struct {
 	struct prebuilt		 hs_cached;	/* client has our dictVersion */
 	struct prebuilt		 hs_error;	/* code 500 */
 	struct hmap		 by_id;		/* 8-byte id -> session */
+	struct hmap		 by_uid;	/* uid -> first session */
 } sessions;
 
 static const char *const session_state_names[] = {
@@ -142,7 +145,10 @@ session_stop(struct session *s)
 	session_set_state(s, SESSION_CLOSED);
 	hmap_del(&sessions.by_id, (const char *)&s->id, sizeof s->id);
 	channel_session_closed(s);
-	FREE_AND_NULL(s->uid);
+	if (s->uid != NULL && cluster_enabled()) {
+		forward_session_closed(s);
+	}
+	session_unbind(s);
 	json_decref(s->settings);
 	s->settings = NULL;
 }
@@ -214,6 +220,20 @@ session_respond(struct session *s, uint32_t id, const void *body,
 	hlen = msg_encode_head(head, MSG_RESPONSE, id, NULL, 0, 0);
 	worker->stats.responses++;
 	return session_send(s, PKG_DATA, head, hlen, body, len);
+}
+
+/* Answers request <id> with the JSON value <body>, as JSON.stringify. */
+int
+session_respond_json(struct session *s, uint32_t id, const json_t *body)
+{
+	char	*text;
+	size_t	 len;
+	int	 r;
+
+	text = jsval_dump(body, &len);
+	r = session_respond(s, id, text, len);
+	free(text);
+	return r;
 }
 
 int
@@ -347,6 +367,7 @@ session_data(struct session *s, const uint8_t *body, size_t len)
 	r.route_len = m.route_len;
 	r.raw = m.body;
 	r.raw_len = m.body_len;
+	r.compressed = m.compressed;
 	r.body = NULL;
 	router_dispatch(s, &r);
 	json_decref(r.body);
@@ -359,12 +380,26 @@ session_data(struct session *s, const uint8_t *body, size_t len)
 json_t *
 request_body(struct request *r)
 {
+	char	*fixed;
+	size_t	 len;
+
+	if (r->body != NULL) {
+		return r->body;
+	}
+	r->body = json_loadb((const char *)r->raw, r->raw_len,
+	    JSON_DECODE_ANY, NULL);
+	if (r->body == NULL && !utf8_valid(r->raw, r->raw_len)) {
+		/*
+		 * Node reads bytes that are not UTF-8 (the JS clients write
+		 * astral characters as CESU-8) as U+FFFD: so does this, or a
+		 * uid in such a body would not be the same string here.
+		 */
+		fixed = utf8_repair(r->raw, r->raw_len, &len);
+		r->body = json_loadb(fixed, len, JSON_DECODE_ANY, NULL);
+		free(fixed);
+	}
 	if (r->body == NULL) {
-		r->body = json_loadb((const char *)r->raw, r->raw_len,
-		    JSON_DECODE_ANY, NULL);
-		if (r->body == NULL) {
-			r->body = json_object();
-		}
+		r->body = json_object();
 	}
 	return r->body;
 }
@@ -519,6 +554,7 @@ session_finish(void)
 	free(sessions.hs_cached.data);
 	free(sessions.hs_error.data);
 	hmap_finish(&sessions.by_id);
+	hmap_finish(&sessions.by_uid);
 	memset(&sessions, 0, sizeof sessions);
 }
 
@@ -555,35 +591,74 @@ session_get(const struct session *s, const char *key)
 	return s->settings != NULL ? json_object_get(s->settings, key) : NULL;
 }
 
+/* The first session bound to <uid> here (then follow uid_next), or NULL. */
+struct session *
+session_by_uid(const char *uid)
+{
+	return hmap_get(&sessions.by_uid, uid, strlen(uid));
+}
+
 /* Binds <uid> to <s> (several sessions may share a uid). */
 int
 session_bind(struct session *s, const char *uid)
 {
-	free(s->uid);
+	session_unbind(s);
 	s->uid = xstrdup(uid);
+	s->uid_next = hmap_put(&sessions.by_uid, s->uid, strlen(s->uid), s);
 	return 0;
 }
 
 void
 session_unbind(struct session *s)
 {
+	struct session	*head, **pp;
+
+	if (s->uid == NULL) {
+		return;
+	}
+	head = hmap_get(&sessions.by_uid, s->uid, strlen(s->uid));
+	if (head == s) {
+		if (s->uid_next != NULL) {
+			hmap_put(&sessions.by_uid, s->uid, strlen(s->uid),
+			    s->uid_next);
+		} else {
+			hmap_del(&sessions.by_uid, s->uid, strlen(s->uid));
+		}
+	} else {
+		for (pp = &head; *pp != NULL; pp = &(*pp)->uid_next) {
+			if (*pp == s) {
+				*pp = s->uid_next;
+				break;
+			}
+		}
+	}
+	s->uid_next = NULL;
 	FREE_AND_NULL(s->uid);
 }
 
+/* Kicks every session of <uid> on this worker; returns how many. */
 unsigned
 session_kick_uid(const char *uid, const char *reason)
 {
-	struct conn	*c, *tc;
-	unsigned	 n = 0;
+	struct session	*s, **list;
+	unsigned	 n = 0, i;
 
-	TAILQ_FOREACH_SAFE(c, &worker->conns, entry, tc) {
-		if (c->session.uid != NULL &&
-		    strcmp(c->session.uid, uid) == 0 &&
-		    c->session.state != SESSION_CLOSED) {
-			session_kick(&c->session, reason);
-			n++;
-		}
+	for (s = session_by_uid(uid); s != NULL; s = s->uid_next) {
+		n++;
 	}
+	if (n == 0) {
+		return 0;
+	}
+	/* Kicking may unbind: take the list first. */
+	list = xreallocarray(NULL, n, sizeof *list);
+	n = 0;
+	for (s = session_by_uid(uid); s != NULL; s = s->uid_next) {
+		list[n++] = s;
+	}
+	for (i = 0; i < n; i++) {
+		session_kick(list[i], reason);
+	}
+	free(list);
 	return n;
 }
 

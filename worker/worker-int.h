@@ -62,6 +62,7 @@ struct worker {
 	bool			 accepting;
 	bool			 draining;
 	bool			 stopping;
+	bool			 leaving;	/* leaving the cluster, then exit */
 	char			 drain_reason[32];
 	struct event		*tick;
 	struct event		*drain_timer;
@@ -84,6 +85,7 @@ struct worker {
 	struct conn		*active;	/* whose read is being handled */
 
 	const struct timeval	*tv_handshake;	/* common timeouts */
+	uint64_t		 started_ms;
 };
 
 extern struct worker	*worker;
@@ -112,6 +114,7 @@ struct session {
 	uint64_t		 id;
 	uint64_t		 last_hb_ms;
 	char			*uid;
+	struct session		*uid_next;	/* same uid, this worker */
 	json_t			*settings;	/* key/value, or NULL */
 	TAILQ_HEAD(, wmember)	 memberships;	/* channels joined */
 };
@@ -272,6 +275,8 @@ const char	*session_state_name(enum session_state state);
 void		 session_protocol_error(struct session *s, const char *what);
 int		 session_respond(struct session *s, uint32_t id,
 		     const void *body, size_t len);
+int		 session_respond_json(struct session *s, uint32_t id,
+		     const json_t *body);
 int		 session_push(struct session *s, const char *route,
 		     const void *body, size_t len);
 void		 session_kick(struct session *s, const char *reason);
@@ -280,6 +285,7 @@ void		 session_log(const struct session *s, int level,
 struct session	*session_find(uint64_t id);
 int		 session_bind(struct session *s, const char *uid);
 void		 session_unbind(struct session *s);
+struct session	*session_by_uid(const char *uid);
 unsigned	 session_kick_uid(const char *uid, const char *reason);
 void		 session_kick_uid_all(const char *uid, const char *reason);
 void		 session_set(struct session *s, const char *key, json_t *value);
@@ -300,6 +306,7 @@ struct request {
 	size_t		 route_len;
 	const uint8_t	*raw;		/* the body as it came */
 	size_t		 raw_len;
+	bool		 compressed;	/* the route came as a code */
 	json_t		*body;		/* once decoded */
 };
 
@@ -400,6 +407,7 @@ struct rpc_forward;
 int		 rpc_call_forward(struct cluster_server *srv,
 		     const struct rpc_forward *f, rpc_reply_cb cb, void *arg);
 void		 rpc_mailbox_close(struct rpc_mailbox *mb, const char *why);
+void		 rpc_mailbox_retarget(struct cluster_server *srv);
 size_t		 rpc_pending(void);
 void		 rpc_client_finish(void);
 

@@ -146,13 +146,23 @@ worker_stop_accepting(void)
 	worker->n_listeners = 0;
 }
 
-/* Called after each close: a draining worker leaves when it is empty. */
+static void
+worker_exit(void)
+{
+	event_base_loopexit(worker->base, NULL);
+}
+
+/*
+ * Called after each close: a draining worker leaves when it is empty (a
+ * cluster member first leaves the cluster).
+ */
 void
 worker_conn_closed(void)
 {
 	if ((worker->draining || worker->stopping) &&
-	    TAILQ_EMPTY(&worker->conns)) {
-		event_base_loopexit(worker->base, NULL);
+	    TAILQ_EMPTY(&worker->conns) && !worker->leaving) {
+		worker->leaving = true;
+		cluster_leave(worker_exit);
 	}
 }
 
@@ -378,6 +388,7 @@ worker_start(void)
 	}
 	ipc_chan_send(worker->chan, IPC_READY, 0, NULL, 0, -1);
 	worker_send_stats();
+	cluster_start();
 	log_debug("serving %zu listener%s", worker->n_listeners,
 	    worker->n_listeners == 1 ? "" : "s");
 }
@@ -505,6 +516,7 @@ worker_free(void)
 	}
 	worker_deferred(-1, 0, NULL);
 	worker_stop_accepting();
+	cluster_finish();
 	ipc_chan_destroy(worker->chan);
 	event_free(worker->tick);
 	event_free(worker->drain_timer);
@@ -536,6 +548,7 @@ worker_main(struct conf *conf, int slot, uint32_t generation,
 	worker->slot = slot;
 	worker->generation = generation;
 	worker->serial = serial;
+	worker->started_ms = now_ms();
 	TAILQ_INIT(&worker->conns);
 	TAILQ_INIT(&worker->dead);
 	if ((worker->base = event_base_new()) == NULL) {
@@ -552,6 +565,10 @@ worker_main(struct conf *conf, int slot, uint32_t generation,
 	app_chat_init();
 	if (session_init(err, sizeof err) != 0) {
 		log_error("dictionary: %s", err);
+		return 1;
+	}
+	if (cluster_init(err, sizeof err) != 0) {
+		log_error("cluster: %s", err);
 		return 1;
 	}
 	worker->rbuf_size = WORKER_RBUF_SIZE;

@@ -34,6 +34,7 @@
 
 #include <wslay/wslay.h>
 
+#include "common/utf8.h"
 #include "common/xmalloc.h"
 
 #include "worker/ws.h"
@@ -107,51 +108,6 @@ ws_write(struct ws *ws, const void *data, size_t len)
 		return r < 0 ? r : -EIO;
 	}
 	return 0;
-}
-
-/* RFC 3629 UTF-8: no overlong forms, surrogates or code points > 10FFFF. */
-static bool
-ws_utf8_valid(const uint8_t *s, size_t len)
-{
-	size_t		 i = 0, j, n;
-	uint32_t	 cp, min;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 1;
-			cp = s[i] & 0x1f;
-			min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 2;
-			cp = s[i] & 0x0f;
-			min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 3;
-			cp = s[i] & 0x07;
-			min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n) {
-			return false;
-		}
-		for (j = 1; j <= n; j++) {
-			if ((s[i + j] & 0xc0) != 0x80) {
-				return false;
-			}
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			return false;
-		}
-		i += n + 1;
-	}
-	return true;
 }
 
 /*
@@ -441,7 +397,7 @@ ws_deliver(struct ws *ws, uint8_t op, const uint8_t *data, size_t len)
 {
 	int	 r;
 
-	if (op == WSLAY_TEXT_FRAME && !ws_utf8_valid(data, len)) {
+	if (op == WSLAY_TEXT_FRAME && !utf8_valid(data, len)) {
 		return ws_fail(ws, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA,
 		    -EPROTO, "invalid UTF-8 in a text message");
 	}
@@ -475,7 +431,7 @@ ws_on_close(struct ws *ws, const uint8_t *payload, size_t len)
 			return ws_fail(ws, WSLAY_CODE_PROTOCOL_ERROR, -EPROTO,
 			    "invalid close code");
 		}
-		if (!ws_utf8_valid(payload + 2, len - 2)) {
+		if (!utf8_valid(payload + 2, len - 2)) {
 			return ws_fail(ws,
 			    WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, -EPROTO,
 			    "invalid UTF-8 in a close reason");

@@ -223,19 +223,19 @@ admin_show_info(struct admin_client *c, char **argv, int argc)
 static void
 admin_show_workers(struct admin_client *c, char **argv, int argc)
 {
-	struct worker	*w;
+	struct child	*w;
 	struct evbuffer	*b;
 	json_t		*list, *o;
 
 	if (c->json) {
 		list = json_array();
-		TAILQ_FOREACH(w, &master->workers, entry) {
+		TAILQ_FOREACH(w, &master->children, entry) {
 			o = json_pack("{s:i, s:I, s:I, s:s, s:I, s:I, s:I, "
 			    "s:I}",
 			    "slot", w->slot,
 			    "pid", (json_int_t)w->pid,
 			    "generation", (json_int_t)w->generation,
-			    "state", worker_state_name(w->state),
+			    "state", child_state_name(w->state),
 			    "sessions", (json_int_t)w->stats.sessions,
 			    "connections", (json_int_t)w->stats.connections,
 			    "accepted", (json_int_t)w->stats.accepted,
@@ -249,11 +249,11 @@ admin_show_workers(struct admin_client *c, char **argv, int argc)
 	evbuffer_add_printf(b, "%-4s %-8s %-10s %-9s %-9s %-11s %-10s %s\n",
 	    "slot", "pid", "generation", "state", "sessions", "connections",
 	    "accepted", "rss");
-	TAILQ_FOREACH(w, &master->workers, entry) {
+	TAILQ_FOREACH(w, &master->children, entry) {
 		evbuffer_add_printf(b, "%-4d %-8d %-10u %-9s %-9" PRIu64
 		    " %-11" PRIu64 " %-10" PRIu64 " %" PRIu64 "\n",
 		    w->slot, (int)w->pid, w->generation,
-		    worker_state_name(w->state), w->stats.sessions,
+		    child_state_name(w->state), w->stats.sessions,
 		    w->stats.connections, w->stats.accepted, w->stats.rss);
 	}
 	admin_reply_buffer(c, b);
@@ -293,12 +293,12 @@ admin_show_listeners(struct admin_client *c, char **argv, int argc)
 static void
 admin_sum_stats(uint64_t *sum)
 {
-	struct worker	*w;
+	struct child	*w;
 	const uint64_t	*v;
 	size_t		 i;
 
 	memset(sum, 0, sizeof(uint64_t) * WORKER_STATS_N);
-	TAILQ_FOREACH(w, &master->workers, entry) {
+	TAILQ_FOREACH(w, &master->children, entry) {
 		v = (const uint64_t *)&w->stats;
 		for (i = 0; i < WORKER_STATS_N; i++) {
 			sum[i] += v[i];
@@ -326,7 +326,7 @@ admin_show_stat(struct admin_client *c, char **argv, int argc)
 			    json_integer((json_int_t)sum[i]));
 		}
 		json_object_set_new(j, "workers",
-		    json_integer((json_int_t)spawn_live_workers()));
+		    json_integer((json_int_t)child_count()));
 		admin_reply_json(c, j);
 		return;
 	}
@@ -449,30 +449,9 @@ admin_show_channels(struct admin_client *c, char **argv, int argc)
 static void
 admin_reload(struct admin_client *c, char **argv, int argc)
 {
-	if (master->n_reload_waiters == (int)nitems(master->reload_waiters)) {
-		admin_reply(c, false, "too many reloads waiting");
-		return;
-	}
 	c->busy = true;
-	master->reload_waiters[master->n_reload_waiters++] = c;
-	if (!master->reloading) {
-		master_reload();
-	}
-}
-
-/* Answers every client waiting for the reload that just ended. */
-void
-admin_reload_done(bool ok, const char *text)
-{
-	struct admin_client	*c;
-	int			 i, n = master->n_reload_waiters;
-
-	master->n_reload_waiters = 0;
-	for (i = 0; i < n; i++) {
-		c = master->reload_waiters[i];
-		if (c != NULL) {
-			admin_reply(c, ok, text);
-		}
+	if (reload_wait(c) != 0) {
+		admin_reply(c, false, "too many reloads waiting");
 	}
 }
 
@@ -559,7 +538,7 @@ static void
 admin_kick(struct admin_client *c, char **argv, int argc)
 {
 	struct ipc_kick	*k;
-	struct worker	*w = NULL;
+	struct child	*w = NULL;
 	uint64_t	 id = 0;
 	size_t		 uidlen = 0;
 	char		*reason;
@@ -582,7 +561,7 @@ admin_kick(struct admin_client *c, char **argv, int argc)
 			admin_reply(c, false, "a session id is a number");
 			return;
 		}
-		if ((w = spawn_find_serial((uint32_t)(id >> 32))) == NULL) {
+		if ((w = child_find_serial((uint32_t)(id >> 32))) == NULL) {
 			free(reason);
 			admin_reply(c, false, "no such session");
 			return;
@@ -874,13 +853,7 @@ admin_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 admin_client_free(struct admin_client *c)
 {
-	int	 i;
-
-	for (i = 0; i < master->n_reload_waiters; i++) {
-		if (master->reload_waiters[i] == c) {
-			master->reload_waiters[i] = NULL;
-		}
-	}
+	reload_forget(c);
 	if (c->gather != NULL) {
 		c->gather->done = NULL;
 	}
@@ -1107,11 +1080,11 @@ gather_timeout_cb(evutil_socket_t fd, short what, void *arg)
  * have answered or after GATHER_TIMEOUT_MS.
  */
 struct gather *
-gather_start(struct worker *only, uint16_t type, const void *payload,
+gather_start(struct child *only, uint16_t type, const void *payload,
     size_t len, gather_done_cb done, void *arg)
 {
 	struct gather	*g;
-	struct worker	*w;
+	struct child	*w;
 	struct timeval	 tv = { GATHER_TIMEOUT_MS / 1000,
 	    (GATHER_TIMEOUT_MS % 1000) * 1000 };
 
@@ -1122,8 +1095,8 @@ gather_start(struct worker *only, uint16_t type, const void *payload,
 	g->text = xstrdup("");
 	g->timeout = evtimer_new(master->base, gather_timeout_cb, g);
 	TAILQ_INSERT_TAIL(&master->gathers, g, entry);
-	TAILQ_FOREACH(w, &master->workers, entry) {
-		if ((only != NULL && w != only) || w->state == WORKER_EXITING) {
+	TAILQ_FOREACH(w, &master->children, entry) {
+		if ((only != NULL && w != only) || w->state == CHILD_EXITING) {
 			continue;
 		}
 		if (ipc_chan_send(w->chan, type, g->tag, payload, len, -1) ==

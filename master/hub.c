@@ -135,12 +135,12 @@ static void
 hub_forward(struct mchannel *ch, uint32_t from, const void *payload,
     size_t len)
 {
-	struct worker	*w;
+	struct child	*c;
 
-	TAILQ_FOREACH(w, &master->workers, entry) {
-		if (w->serial != from && w->state != WORKER_EXITING &&
-		    hub_has_members(ch, w->serial)) {
-			ipc_chan_send(w->chan, IPC_CH_DELIVER, 0, payload, len,
+	TAILQ_FOREACH(c, &master->children, entry) {
+		if (c->serial != from && c->state != CHILD_EXITING &&
+		    hub_has_members(ch, c->serial)) {
+			ipc_chan_send(c->chan, IPC_CH_DELIVER, 0, payload, len,
 			    -1);
 		}
 	}
@@ -215,7 +215,7 @@ hub_free(struct mchannel *ch)
 }
 
 static void
-hub_reply(struct worker *w, uint64_t tag, json_t *j)
+hub_reply(struct child *c, uint64_t tag, json_t *j)
 {
 	char	*s = json_dumps(j, JSON_COMPACT);
 
@@ -224,12 +224,12 @@ hub_reply(struct worker *w, uint64_t tag, json_t *j)
 		free(s);
 		s = xstrdup("{\"ok\":false,\"error\":\"too many members\"}");
 	}
-	ipc_chan_send(w->chan, IPC_CH_JOINED, tag, s, strlen(s), -1);
+	ipc_chan_send(c->chan, IPC_CH_JOINED, tag, s, strlen(s), -1);
 	free(s);
 }
 
 static void
-hub_join(struct worker *w, uint64_t tag, const uint8_t *payload,
+hub_join(struct child *c, uint64_t tag, const uint8_t *payload,
     size_t len)
 {
 	const struct ipc_ch_join	*j = (const void *)payload;
@@ -242,7 +242,7 @@ hub_join(struct worker *w, uint64_t tag, const uint8_t *payload,
 	if (len < sizeof *j || len != sizeof *j + j->channel_len +
 	    j->uid_len + j->leave_route_len + j->leave_body_len ||
 	    j->channel_len == 0) {
-		hub_reply(w, tag, json_pack("{s:b, s:s}", "ok", 0,
+		hub_reply(c, tag, json_pack("{s:b, s:s}", "ok", 0,
 		    "error", "bad request"));
 		return;
 	}
@@ -255,7 +255,7 @@ hub_join(struct worker *w, uint64_t tag, const uint8_t *payload,
 		TAILQ_FOREACH(m, &ch->members, in_channel) {
 			if (strlen(m->uid) == j->uid_len &&
 			    memcmp(m->uid, uid, j->uid_len) == 0) {
-				hub_reply(w, tag, json_pack("{s:b, s:s}",
+				hub_reply(c, tag, json_pack("{s:b, s:s}",
 				    "ok", 0, "error", "duplicate uid"));
 				return;
 			}
@@ -292,7 +292,7 @@ hub_join(struct worker *w, uint64_t tag, const uint8_t *payload,
 	TAILQ_FOREACH(m, &ch->members, in_channel) {
 		json_array_append_new(uids, json_string(m->uid));
 	}
-	hub_reply(w, tag, json_pack("{s:b, s:o}", "ok", 1, "uids", uids));
+	hub_reply(c, tag, json_pack("{s:b, s:o}", "ok", 1, "uids", uids));
 }
 
 static void
@@ -339,7 +339,7 @@ hub_session_closed(uint64_t id)
 
 /* A worker's push: relayed as it came to the other workers with members. */
 static void
-hub_push(struct worker *w, const uint8_t *payload, size_t len)
+hub_push(struct child *c, const uint8_t *payload, size_t len)
 {
 	struct ipc_push		 push;
 	struct mchannel		*ch;
@@ -349,7 +349,7 @@ hub_push(struct worker *w, const uint8_t *payload, size_t len)
 	}
 	ch = hmap_get(&channels, push.channel, push.channel_len);
 	if (ch != NULL) {
-		hub_forward(ch, w->serial, payload, len);
+		hub_forward(ch, c->serial, payload, len);
 	}
 }
 
@@ -362,28 +362,28 @@ hub_destroy(const char *name, size_t len)
 		return;
 	}
 	hub_free(ch);
-	spawn_broadcast(IPC_CH_DROP, name, len);
+	child_send_all(IPC_CH_DROP, name, len);
 }
 
 /* Handles a channel message from worker <w>; false if not one. */
 bool
-hub_message(struct worker *w, const struct ipc_hdr *hdr,
+hub_message(struct child *c, const struct ipc_hdr *hdr,
     const void *payload)
 {
 	const struct ipc_kick	*k = payload;
-	struct worker		*o;
+	struct child		*o;
 	uint64_t		 id;
 
 	hub_init();
 	switch (hdr->type) {
 	case IPC_CH_JOIN:
-		hub_join(w, hdr->tag, payload, hdr->len);
+		hub_join(c, hdr->tag, payload, hdr->len);
 		return true;
 	case IPC_CH_LEAVE:
 		hub_leave(payload, hdr->len);
 		return true;
 	case IPC_CH_PUSH:
-		hub_push(w, payload, hdr->len);
+		hub_push(c, payload, hdr->len);
 		return true;
 	case IPC_CH_DESTROY:
 		hub_destroy(payload, hdr->len);
@@ -398,8 +398,8 @@ hub_message(struct worker *w, const struct ipc_hdr *hdr,
 		if (hdr->len < sizeof *k) {
 			return true;
 		}
-		TAILQ_FOREACH(o, &master->workers, entry) {
-			if (o != w) {
+		TAILQ_FOREACH(o, &master->children, entry) {
+			if (o != c) {
 				ipc_chan_send(o->chan, IPC_KICK, 0, payload,
 				    hdr->len, -1);
 			}
@@ -409,9 +409,9 @@ hub_message(struct worker *w, const struct ipc_hdr *hdr,
 	return false;
 }
 
-/* Worker <serial> is gone: its sessions leave every channel. */
+/* The child <serial> is gone: its sessions leave every channel. */
 void
-hub_worker_gone(uint32_t serial)
+hub_child_gone(uint32_t serial)
 {
 	struct hmap_entry	*e, *next;
 	struct msession		*s;
@@ -482,19 +482,4 @@ hub_counts(uint64_t *ret_channels, uint64_t *ret_members)
 	}
 	*ret_channels = channels.n;
 	*ret_members = members;
-}
-
-void
-hub_free_all(void)
-{
-	struct hmap_entry	*e;
-	size_t			 iter;
-
-	hub_init();
-	while ((e = hmap_first(&channels, &iter)) != NULL) {
-		hub_free(e->value);
-	}
-	hmap_finish(&channels);
-	hmap_finish(&sessions);
-	hub_ready = false;
 }

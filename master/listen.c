@@ -86,7 +86,7 @@ listen_bind_one(const struct listener *l, bool reuseport, char *err,
  * missing ones are added; listen_trim() closes those of removed slots.
  * Returns 0 or -1 with a reason in <err>.
  */
-int
+static int
 listen_open(struct listener *l, size_t n_slots, bool reuseport, char *err,
     size_t errlen)
 {
@@ -130,7 +130,7 @@ listen_trim(struct listener *l, size_t n_slots)
 	}
 }
 
-void
+static void
 listen_close(struct listener *l)
 {
 	const struct sockaddr_un	*sun;

@@ -37,31 +37,39 @@ struct listener {
 	size_t		 n_fds;
 };
 
-enum worker_state {
-	WORKER_STARTING,
-	WORKER_READY,
-	WORKER_DRAINING,
-	WORKER_EXITING,
+enum child_state {
+	CHILD_STARTING,		/* forked, not serving yet */
+	CHILD_READY,		/* serving */
+	CHILD_DRAINING,		/* not accepting; leaves when empty */
+	CHILD_EXITING,		/* told to kick everyone and exit */
 };
 
-struct worker {
-	TAILQ_ENTRY(worker)	 entry;
+/*
+ * The master's record of one worker process (the process's own state is
+ * struct worker, in worker/). It lives from the fork to the reap.
+ */
+struct child {
+	TAILQ_ENTRY(child)	 entry;
 	pid_t			 pid;
 	int			 slot;
 	uint32_t		 generation;
 	uint32_t		 serial;	/* unique; high half of session ids */
-	enum worker_state	 state;
+	enum child_state	 state;
 	struct ipc_chan		*chan;
 	uint64_t		 spawned_ms;
 	uint64_t		 heartbeat_ms;	/* last heartbeat or spawn */
 	uint64_t		 deadline_ms;	/* SIGKILL after this, or 0 */
-	struct worker_stats	 stats;
+	struct worker_stats	 stats;		/* its last heartbeat */
 };
-TAILQ_HEAD(worker_list, worker);
+TAILQ_HEAD(child_list, child);
 
+/*
+ * A worker slot: the place of one worker in every generation. Its
+ * reuseport sockets live as long as the slot.
+ */
 struct slot {
 	int		 index;
-	struct worker	*current;	/* of the newest generation, or NULL */
+	struct child	*current;	/* of the newest generation, or NULL */
 	unsigned	 crashes;	/* short-lived exits in a row */
 	uint64_t	 backoff_ms;
 	struct event	*respawn;	/* timer while backing off */
@@ -91,21 +99,15 @@ struct master {
 
 	struct listener		*listeners;
 	size_t			 n_listeners;
-	int			*sd_fds;	/* from systemd, unused so far */
+	int			*sd_fds;	/* from systemd, not adopted yet */
 	int			 n_sd_fds;
 
 	struct slot		*slots;
 	size_t			 n_slots;
-	struct worker_list	 workers;
+	struct child_list	 children;
 	uint32_t		 generation;
 	uint32_t		 next_serial;
 	unsigned		 reloads;
-
-	/* A reload in progress: admin clients waiting for its result. */
-	bool			 reloading;
-	uint64_t		 reload_deadline_ms;
-	struct admin_client	*reload_waiters[16];
-	int			 n_reload_waiters;
 
 	bool			 announced;	/* READY=1 sent once at start */
 	bool			 stopping;
@@ -132,60 +134,64 @@ extern struct master	*master;
 
 /* master.c */
 int		 master_run(void);
-void		 master_reload(void);
 void		 master_stop(bool fast);
 void		 master_log_errors(const char *prefix, const char *errors);
-const char	*worker_state_name(enum worker_state state);
 void		 master_status(const char *fmt, ...)
 		     __attribute__((format(printf, 1, 2)));
-
-/* main.c */
-int		 main_check_files(const struct conf *conf, char **ret_errors);
+int		 master_check_files(const struct conf *conf,
+		     char **ret_errors);
 
 /* listen.c */
-int		 listen_open(struct listener *l, size_t n_slots,
-		     bool reuseport, char *err, size_t errlen);
-void		 listen_close(struct listener *l);
 int		 listen_reconcile(struct conf *conf, struct listener **ret,
 		     size_t *ret_n, char *err, size_t errlen);
 void		 listen_free_all(struct listener *ls, size_t n);
 int		 listen_slot_fd(const struct listener *l, int slot);
 void		 listen_adopt_systemd(void);
 
-/* spawn.c */
-int		 spawn_worker(int slot);
-void		 spawn_reap(void);
-void		 spawn_supervise(void);
-bool		 spawn_healthy(void);
-void		 spawn_drain(struct worker *w, uint64_t timeout_ms,
+/* child.c */
+int		 child_spawn(int slot);
+void		 child_reap(void);
+void		 child_supervise(void);
+void		 child_drain(struct child *c, uint64_t timeout_ms,
 		     const char *reason);
-void		 spawn_stop(struct worker *w, const char *reason);
-void		 spawn_broadcast(uint16_t type, const void *payload,
+void		 child_stop(struct child *c, const char *reason);
+void		 child_send_all(uint16_t type, const void *payload,
 		     size_t len);
-struct worker	*spawn_find_serial(uint32_t serial);
-int		 spawn_resize_slots(size_t n);
-size_t		 spawn_live_workers(void);
-void		 spawn_worker_message(struct worker *w,
-		     const struct ipc_hdr *hdr, const void *payload, int fd);
+struct child	*child_find_serial(uint32_t serial);
+size_t		 child_count(void);
+const char	*child_state_name(enum child_state state);
+
+/* slot.c */
+void		 slot_resize(size_t n);
+void		 slot_crashed(struct slot *s, const struct child *c);
+void		 slot_cancel_respawns(void);
+bool		 slot_all_ready(void);
+
+/* reload.c */
+void		 reload_start(void);
+void		 reload_child_ready(struct child *c);
+void		 reload_tick(void);
+void		 reload_abort(const char *why);
+bool		 reload_running(void);
+int		 reload_wait(struct admin_client *c);
+void		 reload_forget(struct admin_client *c);
 
 /* admin.c */
 int		 admin_open(void);
 void		 admin_close(void);
 void		 admin_set_group(const char *group);
 void		 admin_reply(struct admin_client *c, bool ok, const char *text);
-void		 admin_reload_done(bool ok, const char *text);
-struct gather	*gather_start(struct worker *only, uint16_t type,
+struct gather	*gather_start(struct child *only, uint16_t type,
 		     const void *payload, size_t len, gather_done_cb done,
 		     void *arg);
 void		 gather_reply(uint64_t tag, const void *payload, size_t len,
 		     bool end);
 
 /* hub.c */
-bool		 hub_message(struct worker *w, const struct ipc_hdr *hdr,
+bool		 hub_message(struct child *c, const struct ipc_hdr *hdr,
 		     const void *payload);
-void		 hub_worker_gone(uint32_t serial);
+void		 hub_child_gone(uint32_t serial);
 void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
-void		 hub_free_all(void);
 struct json_t;
 struct json_t	*hub_list(void);
 

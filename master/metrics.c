@@ -41,7 +41,7 @@ metrics_done(struct bufferevent *bev)
 static void
 metrics_page(struct evbuffer *b)
 {
-	struct worker	*w;
+	struct child	*w;
 	const uint64_t	*v;
 	size_t		 i;
 	bool		 gauge;
@@ -52,14 +52,14 @@ metrics_page(struct evbuffer *b)
 	evbuffer_add_printf(b, "# TYPE shaddock_reloads_total counter\n"
 	    "shaddock_reloads_total %u\n", master->reloads);
 	evbuffer_add_printf(b, "# TYPE shaddock_workers gauge\n"
-	    "shaddock_workers %zu\n", spawn_live_workers());
+	    "shaddock_workers %zu\n", child_count());
 	for (i = 0; i < WORKER_STATS_N; i++) {
 		gauge = i < 8 || strcmp(worker_stats_names[i], "channels") ==
 		    0 || strcmp(worker_stats_names[i], "channel_members") == 0;
 		evbuffer_add_printf(b, "# TYPE shaddock_%s%s %s\n",
 		    worker_stats_names[i], gauge ? "" : "_total",
 		    gauge ? "gauge" : "counter");
-		TAILQ_FOREACH(w, &master->workers, entry) {
+		TAILQ_FOREACH(w, &master->children, entry) {
 			v = (const uint64_t *)&w->stats;
 			evbuffer_add_printf(b, "shaddock_%s%s{slot=\"%d\","
 			    "pid=\"%d\",generation=\"%u\"} %" PRIu64 "\n",

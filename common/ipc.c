@@ -26,20 +26,6 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
-const char *const worker_stats_names[] = {
-	"rss", "connections", "sessions", "sessions_inited",
-	"sessions_wait_ack", "sessions_working", "tcp_connections",
-	"ws_connections", "accepted", "rejected_max_connections",
-	"handshakes", "handshake_errors", "requests", "notifies",
-	"responses", "pushes", "kicks", "heartbeat_timeouts",
-	"handshake_timeouts", "idle_timeouts", "protocol_errors",
-	"oversize_packages", "send_buffer_overflows", "bytes_in", "bytes_out",
-	"channels", "channel_members",
-};
-
-_Static_assert(sizeof worker_stats_names / sizeof worker_stats_names[0] ==
-    WORKER_STATS_N, "worker_stats_names must name every counter");
-
 struct ipc_out {
 	STAILQ_ENTRY(ipc_out)	 entry;
 	struct ipc_hdr		 hdr;

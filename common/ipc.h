@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_VERSION		3
+#include "common/counters.h"
+
+#define IPC_VERSION		4
 #define IPC_MAX_PAYLOAD		(60 * 1024)	/* in the packet itself */
 #define IPC_MAX_MESSAGE		(32 * 1024 * 1024)	/* through a memfd */
 
@@ -44,7 +46,7 @@ enum ipc_type {
 
 	/* 0x2xx: worker to master. */
 	IPC_READY = 0x200,
-	IPC_HEARTBEAT = 0x201,	/* struct worker_stats */
+	IPC_HEARTBEAT = 0x201,	/* struct worker_stats (counters.h) */
 	IPC_REPLY = 0x202,	/* a chunk of an answer; tagged */
 	IPC_REPLY_END = 0x203,	/* last chunk; tagged */
 	IPC_CH_JOIN = 0x210,	/* struct ipc_ch_join; tagged */
@@ -136,44 +138,6 @@ struct ipc_push {
 void	*ipc_push_encode(const struct ipc_push *m, size_t *ret_len);
 /* Reads a payload into <ret>, pointing into it. Returns 0 or -EBADMSG. */
 int	 ipc_push_decode(const void *payload, size_t len, struct ipc_push *ret);
-
-/*
- * The counters a worker reports every second. Totals are since the worker
- * started; gauges are current values.
- */
-struct worker_stats {
-	uint64_t	 rss;
-	uint64_t	 connections;		/* gauge: open */
-	uint64_t	 sessions;		/* gauge: handshaken */
-	uint64_t	 sessions_inited;	/* gauge */
-	uint64_t	 sessions_wait_ack;	/* gauge */
-	uint64_t	 sessions_working;	/* gauge */
-	uint64_t	 tcp_connections;	/* gauge */
-	uint64_t	 ws_connections;	/* gauge */
-	uint64_t	 accepted;
-	uint64_t	 rejected_max_connections;
-	uint64_t	 handshakes;
-	uint64_t	 handshake_errors;
-	uint64_t	 requests;
-	uint64_t	 notifies;
-	uint64_t	 responses;
-	uint64_t	 pushes;
-	uint64_t	 kicks;
-	uint64_t	 heartbeat_timeouts;
-	uint64_t	 handshake_timeouts;
-	uint64_t	 idle_timeouts;
-	uint64_t	 protocol_errors;
-	uint64_t	 oversize_packages;
-	uint64_t	 send_buffer_overflows;
-	uint64_t	 bytes_in;
-	uint64_t	 bytes_out;
-	uint64_t	 channels;		/* gauge */
-	uint64_t	 channel_members;	/* gauge */
-};
-
-/* The names of the worker_stats members, in order, for show stat. */
-extern const char *const worker_stats_names[];
-#define WORKER_STATS_N	(sizeof (struct worker_stats) / sizeof (uint64_t))
 
 struct event_base;
 struct ipc_chan;

@@ -289,52 +289,45 @@ admin_show_listeners(struct admin_client *c, char **argv, int argc)
 	admin_reply_buffer(c, b);
 }
 
-/* Sums the counters of every live worker into <sum>. */
-static void
-admin_sum_stats(uint64_t *sum)
-{
-	struct child	*w;
-	const uint64_t	*v;
-	size_t		 i;
-
-	memset(sum, 0, sizeof(uint64_t) * WORKER_STATS_N);
-	TAILQ_FOREACH(w, &master->children, entry) {
-		v = (const uint64_t *)&w->stats;
-		for (i = 0; i < WORKER_STATS_N; i++) {
-			sum[i] += v[i];
-		}
-	}
-	/* The master holds the channels: its counts are the true ones. */
-	hub_counts(&sum[offsetof(struct worker_stats, channels) /
-	    sizeof(uint64_t)], &sum[offsetof(struct worker_stats,
-	    channel_members) / sizeof(uint64_t)]);
-}
-
 static void
 admin_show_stat(struct admin_client *c, char **argv, int argc)
 {
-	uint64_t	 sum[WORKER_STATS_N];
-	struct evbuffer	*b;
-	json_t		*j;
-	size_t		 i;
+	const struct counter_def	*d;
+	struct worker_stats		 sum;
+	struct master_stats		 ms;
+	struct evbuffer			*b;
+	json_t				*j;
+	size_t				 i;
 
-	admin_sum_stats(sum);
+	metrics_sum(&sum);
+	metrics_master_stats(&ms);
+	j = json_object();
+	for (i = 0; i < worker_counters_n; i++) {
+		d = &worker_counters[i];
+		json_object_set_new(j, d->name,
+		    json_integer((json_int_t)counter_get(d, &sum)));
+	}
+	for (i = 0; i < master_counters_n; i++) {
+		d = &master_counters[i];
+		json_object_set_new(j, d->name,
+		    json_integer((json_int_t)counter_get(d, &ms)));
+	}
 	if (c->json) {
-		j = json_object();
-		for (i = 0; i < WORKER_STATS_N; i++) {
-			json_object_set_new(j, worker_stats_names[i],
-			    json_integer((json_int_t)sum[i]));
-		}
-		json_object_set_new(j, "workers",
-		    json_integer((json_int_t)child_count()));
 		admin_reply_json(c, j);
 		return;
 	}
 	b = evbuffer_new();
-	for (i = 0; i < WORKER_STATS_N; i++) {
-		evbuffer_add_printf(b, "%s: %" PRIu64 "\n",
-		    worker_stats_names[i], sum[i]);
+	for (i = 0; i < worker_counters_n; i++) {
+		d = &worker_counters[i];
+		evbuffer_add_printf(b, "%s: %" PRIu64 "\n", d->name,
+		    counter_get(d, &sum));
 	}
+	for (i = 0; i < master_counters_n; i++) {
+		d = &master_counters[i];
+		evbuffer_add_printf(b, "%s: %" PRIu64 "\n", d->name,
+		    counter_get(d, &ms));
+	}
+	json_decref(j);
 	admin_reply_buffer(c, b);
 }
 

@@ -198,5 +198,7 @@ struct json_t	*hub_list(void);
 /* metrics.c */
 int		 metrics_open(void);
 void		 metrics_close(void);
+void		 metrics_master_stats(struct master_stats *ret);
+void		 metrics_sum(struct worker_stats *ret);
 
 #endif

@@ -329,14 +329,6 @@ TEST(chan_large_message)
 	free(big);
 }
 
-TEST(stats_names)
-{
-	ASSERT_UEQ(WORKER_STATS_N, sizeof(struct worker_stats) / 8);
-	ASSERT_STR_EQ(worker_stats_names[0], "rss");
-	ASSERT_STR_EQ(worker_stats_names[WORKER_STATS_N - 1],
-	    "channel_members");
-}
-
 int
 main(void)
 {
@@ -348,6 +340,5 @@ main(void)
 	RUN(chan_queues_in_order);
 	RUN(push_round_trip);
 	RUN(chan_large_message);
-	RUN(stats_names);
 	TEST_DONE();
 }

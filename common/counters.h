@@ -78,7 +78,10 @@
 	X(channels, GAUGE, NONE, "channels",				\
 	    "Channels with a member on this worker.")			\
 	X(channel_members, GAUGE, NONE, "channel_members",		\
-	    "Channel memberships of this worker's sessions.")
+	    "Channel memberships of this worker's sessions.")		\
+	X(control_errors, COUNTER, NONE, "control_errors_total",	\
+	    "Control-channel messages from the master refused (unknown "	\
+	    "type, bad length or version, undecodable payload).")
 
 /* The master's own; unlabelled in /metrics. */
 #define MASTER_COUNTERS(X)						\
@@ -90,7 +93,11 @@
 	X(reloads, COUNTER, NONE, "reloads_total",			\
 	    "Reloads started.")						\
 	X(workers, GAUGE, NONE, "workers",				\
-	    "Worker processes, draining ones included.")
+	    "Worker processes, draining ones included.")		\
+	X(master_control_errors, COUNTER, NONE,				\
+	    "master_control_errors_total",				\
+	    "Control-channel messages from workers refused (unknown "	\
+	    "type, bad length or version, undecodable payload).")
 
 #define COUNTERS_MEMBER(member, kind, unit, metric, help) uint64_t member;
 

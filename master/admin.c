@@ -8,7 +8,7 @@
  * peer's uid is checked with SO_PEERCRED before anything is read. The
  * master answers show commands from the counters the workers send every
  * second; session commands go to the workers, and the answer waits for
- * their replies (a "gather").
+ * their answers (child_request()).
  */
 
 #include "config.h"
@@ -58,7 +58,7 @@ struct admin_client {
 	bool			 gone;		/* the peer left while busy */
 	bool			 eof;		/* the peer sent its FIN */
 	const char		*raw;		/* the command line, while run */
-	struct gather		*gather;
+	struct ipc_request	*req;		/* the workers asked */
 	struct event		*resume;	/* reads on after a late answer */
 };
 
@@ -122,7 +122,6 @@ admin_reply(struct admin_client *c, bool ok, const char *text)
 
 	if (c->gone) {
 		c->busy = false;
-		c->gather = NULL;
 		admin_client_free(c);
 		return;
 	}
@@ -143,7 +142,6 @@ admin_reply(struct admin_client *c, bool ok, const char *text)
 		evbuffer_add_printf(out, "%s%s%s\n", ok ? "" : "error: ",
 		    text, len > 0 && text[len - 1] == '\n' ? "" : "\n");
 	}
-	c->gather = NULL;
 	if (c->busy) {
 		/*
 		 * A late answer (workers, a reload): the next command is
@@ -331,36 +329,64 @@ admin_show_stat(struct admin_client *c, char **argv, int argc)
 	admin_reply_buffer(c, b);
 }
 
-/* Session lists: each worker sends one JSON object per line. */
+/* The session records of the workers' answers, as JSON objects. */
+static json_t *
+admin_sessions_json(const struct ipc_answer *answers, size_t n)
+{
+	struct ipc_session_view	 v;
+	json_t			*list = json_array();
+	size_t			 i, off;
+	char			 id[24];
+	int			 r;
+
+	for (i = 0; i < n; i++) {
+		if (answers[i].status != 0) {
+			continue;
+		}
+		off = 0;
+		while ((r = ipc_session_next(answers[i].data, answers[i].len,
+		    &off, &v)) == 1) {
+			snprintf(id, sizeof id, "%ju", (uintmax_t)v.id);
+			json_array_append_new(list, json_pack("{s:s, s:o, s:i, "
+			    "s:s%, s:s%, s:s%, s:f, s:I, s:I}",
+			    "id", id,
+			    "uid", v.uid != NULL ? json_stringn(v.uid,
+			    v.uid_len) : json_null(),
+			    "worker", v.worker,
+			    "transport", v.transport, v.transport_len,
+			    "peer", v.peer, v.peer_len,
+			    "state", v.state, v.state_len,
+			    "age", (double)v.age_ms / 1000.0,
+			    "bytes_in", (json_int_t)v.bytes_in,
+			    "bytes_out", (json_int_t)v.bytes_out));
+		}
+		if (r < 0) {
+			log_warn("show sessions: a worker's answer does not "
+			    "decode");
+		}
+	}
+	return list;
+}
+
 static void
-admin_sessions_done(struct gather *g, void *arg)
+admin_sessions_done(const struct ipc_answer *answers, size_t n, void *arg)
 {
 	struct admin_client	*c = arg;
 	struct evbuffer		*b;
-	json_t			*o;
-	char			*line, *save;
-	bool			 first = true;
+	json_t			*list, *o;
+	size_t			 i;
 
-	b = evbuffer_new();
+	c->req = NULL;
+	list = admin_sessions_json(answers, n);
 	if (c->json) {
-		evbuffer_add_printf(b, "{\"sessions\":[");
-	} else {
-		evbuffer_add_printf(b, "%-20s %-16s %-6s %-9s %-22s %-9s "
-		    "%-8s %-10s %s\n", "id", "uid", "worker", "transport",
-		    "peer", "state", "age", "bytes_in", "bytes_out");
+		admin_reply_json(c, json_pack("{s:o}", "sessions", list));
+		return;
 	}
-	for (line = strtok_r(g->text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (c->json) {
-			evbuffer_add_printf(b, "%s%s", first ? "" : ",",
-			    line);
-			first = false;
-			continue;
-		}
-		o = json_loads(line, 0, NULL);
-		if (o == NULL) {
-			continue;
-		}
+	b = evbuffer_new();
+	evbuffer_add_printf(b, "%-20s %-16s %-6s %-9s %-22s %-9s %-8s %-10s "
+	    "%s\n", "id", "uid", "worker", "transport", "peer", "state", "age",
+	    "bytes_in", "bytes_out");
+	json_array_foreach(list, i, o) {
 		evbuffer_add_printf(b, "%-20s %-16s %-6d %-9s %-22s %-9s "
 		    "%-8.1f %-10" PRId64 " %" PRId64 "\n",
 		    json_string_value(json_object_get(o, "id")),
@@ -375,11 +401,8 @@ admin_sessions_done(struct gather *g, void *arg)
 		    "bytes_in")),
 		    (int64_t)json_integer_value(json_object_get(o,
 		    "bytes_out")));
-		json_decref(o);
 	}
-	if (c->json) {
-		evbuffer_add_printf(b, "]}");
-	}
+	json_decref(list);
 	admin_reply_buffer(c, b);
 }
 
@@ -387,7 +410,7 @@ static void
 admin_show_sessions(struct admin_client *c, char **argv, int argc)
 {
 	c->busy = true;
-	c->gather = gather_start(NULL, IPC_SESSIONS, NULL, 0,
+	c->req = child_request(NULL, IPC_SESSIONS, NULL, 0,
 	    admin_sessions_done, c);
 }
 
@@ -448,47 +471,51 @@ admin_reload(struct admin_client *c, char **argv, int argc)
 	}
 }
 
-/* Sums the counts the workers answered, one number per line. */
+/* Sums the struct ipc_count answers; an answer that is not one is 0. */
 static uint64_t
-gather_sum(struct gather *g)
+admin_count(const struct ipc_answer *answers, size_t n)
 {
-	char		*line, *save;
-	uint64_t	 n = 0, v;
+	struct ipc_count	 k;
+	uint64_t		 sum = 0;
+	size_t			 i;
 
-	for (line = strtok_r(g->text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (parse_uint(line, &v) == 0) {
-			n += v;
+	for (i = 0; i < n; i++) {
+		if (answers[i].status == 0 && answers[i].len == sizeof k) {
+			memcpy(&k, answers[i].data, sizeof k);
+			sum += k.n;
 		}
 	}
-	return n;
+	return sum;
 }
 
 static void
-admin_broadcast_done(struct gather *g, void *arg)
+admin_broadcast_done(const struct ipc_answer *answers, size_t n, void *arg)
 {
-	char		*s;
-	uint64_t	 n = gather_sum(g);
+	struct admin_client	*c = arg;
+	char			*s;
+	uint64_t		 sum = admin_count(answers, n);
 
-	xasprintf(&s, "pushed to %ju session%s", (uintmax_t)n, n == 1 ? "" :
-	    "s");
-	admin_reply(arg, true, s);
+	c->req = NULL;
+	xasprintf(&s, "pushed to %ju session%s", (uintmax_t)sum,
+	    sum == 1 ? "" : "s");
+	admin_reply(c, true, s);
 	free(s);
 }
 
 static void
-admin_kick_done(struct gather *g, void *arg)
+admin_kick_done(const struct ipc_answer *answers, size_t n, void *arg)
 {
 	struct admin_client	*c = arg;
 	char			*s;
-	uint64_t		 n = gather_sum(g);
+	uint64_t		 sum = admin_count(answers, n);
 
-	if (n == 0) {
+	c->req = NULL;
+	if (sum == 0) {
 		admin_reply(c, false, "no such session");
 		return;
 	}
-	xasprintf(&s, "kicked %ju session%s", (uintmax_t)n, n == 1 ? "" :
-	    "s");
+	xasprintf(&s, "kicked %ju session%s", (uintmax_t)sum,
+	    sum == 1 ? "" : "s");
 	admin_reply(c, true, s);
 	free(s);
 }
@@ -533,7 +560,7 @@ admin_kick(struct admin_client *c, char **argv, int argc)
 	struct ipc_kick	*k;
 	struct child	*w = NULL;
 	uint64_t	 id = 0;
-	size_t		 uidlen = 0;
+	size_t		 uidlen = 0, len;
 	char		*reason;
 
 	if (argc < 3 || (strcmp(argv[1], "session") != 0 &&
@@ -562,15 +589,15 @@ admin_kick(struct admin_client *c, char **argv, int argc)
 	} else {
 		uidlen = strlen(argv[2]);
 	}
-	k = xcalloc(1, sizeof *k + uidlen);
-	k->session = id;
-	snprintf(k->reason, sizeof k->reason, "%s", *reason != '\0' ?
-	    reason : "kick");
-	memcpy(k + 1, argv[2], uidlen);
+	k = ipc_kick_encode(id, *reason != '\0' ? reason : "kick", argv[2],
+	    uidlen, &len);
 	free(reason);
+	if (k == NULL) {
+		admin_reply(c, false, "the uid is too long");
+		return;
+	}
 	c->busy = true;
-	c->gather = gather_start(w, IPC_KICK, k, sizeof *k + uidlen,
-	    admin_kick_done, c);
+	c->req = child_request(w, IPC_KICK, k, len, admin_kick_done, c);
 	free(k);
 }
 
@@ -579,8 +606,9 @@ admin_broadcast(struct admin_client *c, char **argv, int argc)
 {
 	json_error_t	 jerr;
 	json_t		*j;
-	char		*body, *payload, *s;
-	size_t		 rlen, blen;
+	char		*body, *s;
+	void		*payload;
+	size_t		 rlen, blen, len;
 
 	if (argc < 3) {
 		admin_reply(c, false, "usage: broadcast ROUTE JSON");
@@ -610,13 +638,15 @@ admin_broadcast(struct admin_client *c, char **argv, int argc)
 		return;
 	}
 	json_decref(j);
-	payload = xmalloc(rlen + 1 + blen);
-	memcpy(payload, argv[1], rlen + 1);
-	memcpy(payload + rlen + 1, body, blen);
+	payload = ipc_broadcast_encode(argv[1], rlen, body, blen, &len);
 	free(body);
+	if (payload == NULL) {
+		admin_reply(c, false, "the body is too large to relay");
+		return;
+	}
 	c->busy = true;
-	c->gather = gather_start(NULL, IPC_BROADCAST, payload,
-	    rlen + 1 + blen, admin_broadcast_done, c);
+	c->req = child_request(NULL, IPC_BROADCAST, payload, len,
+	    admin_broadcast_done, c);
 	free(payload);
 }
 
@@ -847,9 +877,7 @@ static void
 admin_client_free(struct admin_client *c)
 {
 	reload_forget(c);
-	if (c->gather != NULL) {
-		c->gather->done = NULL;
-	}
+	ipc_request_cancel(c->req);
 	TAILQ_REMOVE(&master->admin_clients, c, entry);
 	master->n_admin_clients--;
 	event_free(c->resume);
@@ -1040,97 +1068,5 @@ admin_close(void)
 		master->admin_ev = NULL;
 		close(master->admin_fd);
 		unlink(master->conf->admin_socket);
-	}
-}
-
-static void
-gather_finish(struct gather *g)
-{
-	TAILQ_REMOVE(&master->gathers, g, entry);
-	if (g->done != NULL) {
-		g->done(g, g->arg);
-	}
-	event_free(g->timeout);
-	free(g->text);
-	free(g);
-}
-
-static void
-gather_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct gather	*g = arg;
-
-	if (g->waiting > 0) {
-		log_warn("admin: %d worker%s did not answer in time",
-		    g->waiting, g->waiting == 1 ? "" : "s");
-	}
-	gather_finish(g);
-}
-
-/*
- * Sends a tagged request to <only> or, when NULL, to every worker that is
- * not exiting, and calls <done> with their concatenated replies once all
- * have answered or after GATHER_TIMEOUT_MS.
- */
-struct gather *
-gather_start(struct child *only, uint16_t type, const void *payload,
-    size_t len, gather_done_cb done, void *arg)
-{
-	struct gather	*g;
-	struct child	*w;
-	struct timeval	 tv = { GATHER_TIMEOUT_MS / 1000,
-	    (GATHER_TIMEOUT_MS % 1000) * 1000 };
-
-	g = xcalloc(1, sizeof *g);
-	g->tag = ++master->next_tag;
-	g->done = done;
-	g->arg = arg;
-	g->text = xstrdup("");
-	g->timeout = evtimer_new(master->base, gather_timeout_cb, g);
-	TAILQ_INSERT_TAIL(&master->gathers, g, entry);
-	TAILQ_FOREACH(w, &master->children, entry) {
-		if ((only != NULL && w != only) || w->state == CHILD_EXITING) {
-			continue;
-		}
-		if (ipc_chan_send(w->chan, type, g->tag, payload, len, -1) ==
-		    0) {
-			g->waiting++;
-		}
-	}
-	if (g->waiting == 0) {
-		/* Nobody to ask: answer from the loop, not from here. */
-		tv.tv_sec = 0;
-		tv.tv_usec = 0;
-	}
-	evtimer_add(g->timeout, &tv);
-	return g;
-}
-
-void
-gather_reply(uint64_t tag, const void *payload, size_t len, bool end)
-{
-	struct gather	*g;
-
-	TAILQ_FOREACH(g, &master->gathers, entry) {
-		if (g->tag == tag) {
-			break;
-		}
-	}
-	if (g == NULL) {
-		return;
-	}
-	g->text = xrealloc(g->text, g->len + len + 2);
-	memcpy(g->text + g->len, payload, len);
-	g->len += len;
-	g->text[g->len] = '\0';
-	if (end) {
-		/* Replies are line-based: keep workers' lines apart. */
-		if (g->len > 0 && g->text[g->len - 1] != '\n') {
-			g->text[g->len++] = '\n';
-			g->text[g->len] = '\0';
-		}
-		if (--g->waiting == 0) {
-			gather_finish(g);
-		}
 	}
 }

@@ -31,10 +31,39 @@
 #include "worker/worker.h"
 
 #define CHILD_KILL_GRACE_MS	5000
+#define CHILD_REQUEST_TIMEOUT_MS 3000
 
-static void	child_chan_msg(struct ipc_chan *, const struct ipc_hdr *,
-		    const void *, int, void *);
+static int	child_msg_ready(struct ipc_chan *, struct ipc_msg *, void *);
+static int	child_msg_heartbeat(struct ipc_chan *, struct ipc_msg *,
+		    void *);
+static void	child_chan_error(struct ipc_chan *, enum ipc_error, uint16_t,
+		    size_t, void *);
 static void	child_chan_close(struct ipc_chan *, void *);
+
+/* What a worker sends the master: the control channel's table, by type. */
+static const struct ipc_handler child_handlers[] = {
+	{ IPC_READY, "ready", 0, 0, 0, child_msg_ready },
+	{ IPC_HEARTBEAT, "heartbeat", sizeof(struct worker_stats),
+	  sizeof(struct worker_stats), 0, child_msg_heartbeat },
+	{ IPC_CH_JOIN, "channel join", sizeof(struct ipc_ch_join),
+	  IPC_MAX_MESSAGE, 0, hub_msg_join },
+	{ IPC_CH_LEAVE, "channel leave", sizeof(struct ipc_ch_leave) + 1,
+	  sizeof(struct ipc_ch_leave) + IPC_NAME_MAX, 0, hub_msg_leave },
+	{ IPC_CH_PUSH, "channel push", sizeof(struct ipc_ch_push) + 1,
+	  IPC_MAX_MESSAGE, 0, hub_msg_push },
+	{ IPC_CH_DESTROY, "channel destroy", 1, IPC_NAME_MAX, 0,
+	  hub_msg_destroy },
+	{ IPC_SESSION_CLOSED, "session closed",
+	  sizeof(struct ipc_session_closed),
+	  sizeof(struct ipc_session_closed), 0, hub_msg_session_closed },
+	{ IPC_KICK_ALL, "kick everywhere", sizeof(struct ipc_kick) + 1,
+	  IPC_MAX_MESSAGE, 0, hub_msg_kick_all },
+};
+
+static const struct ipc_receiver child_receiver = {
+	child_handlers, nitems(child_handlers), child_chan_error,
+	child_chan_close,
+};
 
 const char *
 child_state_name(enum child_state state)
@@ -132,8 +161,7 @@ child_spawn(int slot)
 	c->serial = serial;
 	c->state = CHILD_STARTING;
 	c->spawned_ms = c->heartbeat_ms = now_ms();
-	c->chan = ipc_chan_create(master->base, sv[0], child_chan_msg,
-	    child_chan_close, c);
+	c->chan = ipc_chan_create(master->base, sv[0], &child_receiver, c);
 	TAILQ_INSERT_TAIL(&master->children, c, entry);
 	master->slots[slot].current = c;
 
@@ -271,10 +299,14 @@ child_drain(struct child *c, uint64_t timeout_ms, const char *reason)
 void
 child_stop(struct child *c, const char *reason)
 {
+	struct ipc_stop	 m;
+
 	if (c->state == CHILD_EXITING) {
 		return;
 	}
-	ipc_chan_send(c->chan, IPC_STOP, 0, reason, strlen(reason), -1);
+	memset(&m, 0, sizeof m);
+	snprintf(m.reason, sizeof m.reason, "%s", reason);
+	ipc_chan_send(c->chan, IPC_STOP, 0, &m, sizeof m, -1);
 	c->state = CHILD_EXITING;
 	c->deadline_ms = now_ms() + CHILD_KILL_GRACE_MS;
 	child_leave_slot(c);
@@ -305,6 +337,33 @@ child_find_serial(uint32_t serial)
 	return NULL;
 }
 
+/*
+ * Sends a request to <only> or, when NULL, to every child that is not
+ * exiting, and calls <cb> with their answers (in the children's order)
+ * once all have answered or after CHILD_REQUEST_TIMEOUT_MS. With no child
+ * to ask, <cb> gets no answer, from the loop.
+ */
+struct ipc_request *
+child_request(struct child *only, uint16_t type, const void *payload,
+    size_t len, ipc_request_cb cb, void *arg)
+{
+	struct ipc_request	*req;
+	struct ipc_chan		**chans;
+	struct child		*c;
+	size_t			 n = 0;
+
+	chans = xcalloc(child_count() + 1, sizeof *chans);
+	TAILQ_FOREACH(c, &master->children, entry) {
+		if ((only == NULL || c == only) && c->state != CHILD_EXITING) {
+			chans[n++] = c->chan;
+		}
+	}
+	req = ipc_request(master->base, chans, n, type, payload, len,
+	    CHILD_REQUEST_TIMEOUT_MS, cb, arg);
+	free(chans);
+	return req;
+}
+
 /* How many worker processes live, draining ones included. */
 size_t
 child_count(void)
@@ -318,49 +377,32 @@ child_count(void)
 	return n;
 }
 
-static void
-child_message(struct child *c, const struct ipc_hdr *hdr,
-    const void *payload, int fd)
+static int
+child_msg_ready(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 {
-	switch (hdr->type) {
-	case IPC_READY:
-		reload_child_ready(c);
-		break;
-	case IPC_HEARTBEAT:
-		if (hdr->len != sizeof c->stats) {
-			goto bad;
-		}
-		memcpy(&c->stats, payload, sizeof c->stats);
-		c->heartbeat_ms = now_ms();
-		break;
-	case IPC_REPLY:
-	case IPC_REPLY_END:
-		gather_reply(hdr->tag, payload, hdr->len,
-		    hdr->type == IPC_REPLY_END);
-		break;
-	default:
-		if (!hub_message(c, hdr, payload)) {
-			goto bad;
-		}
-		break;
-	}
-	if (fd != -1) {
-		close(fd);
-	}
-	return;
-bad:
-	log_warn("worker %d (pid %d) sent a bad message (type %#x, %u "
-	    "bytes)", c->slot, (int)c->pid, hdr->type, hdr->len);
-	if (fd != -1) {
-		close(fd);
-	}
+	reload_child_ready(arg);
+	return 0;
+}
+
+static int
+child_msg_heartbeat(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
+{
+	struct child	*c = arg;
+
+	memcpy(&c->stats, m->payload, sizeof c->stats);
+	c->heartbeat_ms = now_ms();
+	return 0;
 }
 
 static void
-child_chan_msg(struct ipc_chan *chan, const struct ipc_hdr *hdr,
-    const void *payload, int fd, void *arg)
+child_chan_error(struct ipc_chan *chan, enum ipc_error err, uint16_t type,
+    size_t len, void *arg)
 {
-	child_message(arg, hdr, payload, fd);
+	struct child	*c = arg;
+
+	master->control_errors++;
+	log_warn("worker %d (pid %d) sent a %s (type %#x, %zu bytes): "
+	    "refused", c->slot, (int)c->pid, ipc_error_name(err), type, len);
 }
 
 static void

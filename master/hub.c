@@ -13,6 +13,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,58 +215,72 @@ hub_free(struct mchannel *ch)
 	free(ch);
 }
 
-static void
-hub_reply(struct child *c, uint64_t tag, json_t *j)
+/*
+ * True when <c> may speak for session <id>: its serial is the id's high
+ * half. A worker can only join, leave or close its own sessions, so what
+ * it sends cannot strand members the master would never clean up.
+ */
+static bool
+hub_owns(const struct child *c, uint64_t id)
 {
-	char	*s = json_dumps(j, JSON_COMPACT);
-
-	json_decref(j);
-	if (strlen(s) > IPC_MAX_MESSAGE) {
-		free(s);
-		s = xstrdup("{\"ok\":false,\"error\":\"too many members\"}");
-	}
-	ipc_chan_send(c->chan, IPC_CH_JOINED, tag, s, strlen(s), -1);
-	free(s);
+	return (uint32_t)(id >> 32) == c->serial;
 }
 
 static void
-hub_join(struct child *c, uint64_t tag, const uint8_t *payload,
-    size_t len)
+hub_joined(struct child *c, uint64_t tag, enum ipc_join_status status,
+    const struct mchannel *ch)
 {
-	const struct ipc_ch_join	*j = (const void *)payload;
-	const char			*name, *uid, *lr, *lb;
-	struct mchannel			*ch;
-	struct mmember			*m;
-	struct msession			*s;
-	json_t				*uids;
+	const struct mmember	*m;
+	const char		**uids = NULL;
+	size_t			 n = 0, len;
+	void			*p;
 
-	if (len < sizeof *j || len != sizeof *j + j->channel_len +
-	    j->uid_len + j->leave_route_len + j->leave_body_len ||
-	    j->channel_len == 0) {
-		hub_reply(c, tag, json_pack("{s:b, s:s}", "ok", 0,
-		    "error", "bad request"));
-		return;
-	}
-	name = (const char *)(j + 1);
-	uid = name + j->channel_len;
-	lr = uid + j->uid_len;
-	lb = lr + j->leave_route_len;
-	ch = hmap_get(&channels, name, j->channel_len);
-	if (ch != NULL && j->unique_uid) {
+	if (status == IPC_JOIN_OK) {
+		uids = xcalloc(ch->n + 1, sizeof *uids);
 		TAILQ_FOREACH(m, &ch->members, in_channel) {
-			if (strlen(m->uid) == j->uid_len &&
-			    memcmp(m->uid, uid, j->uid_len) == 0) {
-				hub_reply(c, tag, json_pack("{s:b, s:s}",
-				    "ok", 0, "error", "duplicate uid"));
-				return;
+			uids[n++] = m->uid;
+		}
+	}
+	p = ipc_joined_encode(status, uids, n, &len);
+	free(uids);
+	if (p == NULL) {
+		p = ipc_joined_encode(IPC_JOIN_TOO_LARGE, NULL, 0, &len);
+	}
+	ipc_chan_reply(c->chan, tag, p, len);
+	free(p);
+}
+
+/* IPC_CH_JOIN: admits a session to a channel; the answer lists the uids. */
+int
+hub_msg_join(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	struct child		*c = arg;
+	struct ipc_join		 j;
+	struct mchannel		*ch;
+	struct mmember		*m;
+	struct msession		*s;
+
+	hub_init();
+	if (ipc_join_decode(msg->payload, msg->len, &j) != 0 ||
+	    !hub_owns(c, j.session)) {
+		return -EBADMSG;
+	}
+	ch = hmap_get(&channels, j.channel, j.channel_len);
+	if (ch != NULL && j.unique_uid) {
+		TAILQ_FOREACH(m, &ch->members, in_channel) {
+			if (strlen(m->uid) == j.uid_len &&
+			    memcmp(m->uid, j.uid, j.uid_len) == 0) {
+				hub_joined(c, msg->tag, IPC_JOIN_DUPLICATE,
+				    NULL);
+				return 0;
 			}
 		}
 	}
-	s = hub_session(j->session, true);
+	s = hub_session(j.session, true);
 	if (ch == NULL) {
 		ch = xcalloc(1, sizeof *ch);
-		ch->name = xstrndup(name, j->channel_len);
-		ch->len = j->channel_len;
+		ch->name = xstrndup(j.channel, j.channel_len);
+		ch->len = j.channel_len;
 		TAILQ_INIT(&ch->members);
 		hmap_put(&channels, ch->name, ch->len, ch);
 	}
@@ -278,43 +293,47 @@ hub_join(struct child *c, uint64_t tag, const uint8_t *payload,
 		m = xcalloc(1, sizeof *m);
 		m->ch = ch;
 		m->s = s;
-		m->uid = xstrndup(uid, j->uid_len);
-		if (j->leave_route_len > 0) {
-			m->leave_route = xstrndup(lr, j->leave_route_len);
-			m->leave_body = xstrndup(lb, j->leave_body_len);
+		m->uid = xstrndup(j.uid, j.uid_len);
+		if (j.leave_route_len > 0) {
+			m->leave_route = xstrndup(j.leave_route,
+			    j.leave_route_len);
+			m->leave_body = xstrndup(j.leave_body,
+			    j.leave_body_len);
 		}
 		TAILQ_INSERT_TAIL(&ch->members, m, in_channel);
 		TAILQ_INSERT_TAIL(&s->members, m, in_session);
 		ch->n++;
 		hub_count(ch, s->serial, 1);
 	}
-	uids = json_array();
-	TAILQ_FOREACH(m, &ch->members, in_channel) {
-		json_array_append_new(uids, json_string(m->uid));
-	}
-	hub_reply(c, tag, json_pack("{s:b, s:o}", "ok", 1, "uids", uids));
+	hub_joined(c, msg->tag, IPC_JOIN_OK, ch);
+	return 0;
 }
 
-static void
-hub_leave(const uint8_t *payload, size_t len)
+/* IPC_CH_LEAVE: a session leaves a channel (its leave push goes out). */
+int
+hub_msg_leave(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
-	const struct ipc_ch_leave	*l = (const void *)payload;
-	struct msession			*s;
-	struct mmember			*m;
+	struct msession		*s;
+	struct mmember		*m;
+	const char		*name;
+	size_t			 len;
+	uint64_t		 id;
 
-	if (len < sizeof *l || len != sizeof *l + l->channel_len) {
-		return;
+	hub_init();
+	if (ipc_leave_decode(msg->payload, msg->len, &id, &name, &len) != 0 ||
+	    !hub_owns(arg, id)) {
+		return -EBADMSG;
 	}
-	if ((s = hub_session(l->session, false)) == NULL) {
-		return;
+	if ((s = hub_session(id, false)) == NULL) {
+		return 0;
 	}
 	TAILQ_FOREACH(m, &s->members, in_session) {
-		if (m->ch->len == l->channel_len &&
-		    memcmp(m->ch->name, l + 1, l->channel_len) == 0) {
+		if (m->ch->len == len && memcmp(m->ch->name, name, len) == 0) {
 			hub_member_free(m, true);
-			return;
+			return 0;
 		}
 	}
+	return 0;
 }
 
 /* A session closed: it leaves every channel, with its leave pushes. */
@@ -337,76 +356,77 @@ hub_session_closed(uint64_t id)
 	}
 }
 
-/* A worker's push: relayed as it came to the other workers with members. */
-static void
-hub_push(struct child *c, const uint8_t *payload, size_t len)
+int
+hub_msg_session_closed(struct ipc_chan *chan, struct ipc_msg *msg,
+    void *arg)
 {
+	struct ipc_session_closed	 sc;
+
+	hub_init();
+	memcpy(&sc, msg->payload, sizeof sc);
+	if (!hub_owns(arg, sc.session)) {
+		return -EBADMSG;
+	}
+	hub_session_closed(sc.session);
+	return 0;
+}
+
+/*
+ * IPC_CH_PUSH: relayed as it came to the other workers with members; the
+ * sender has delivered to its own.
+ */
+int
+hub_msg_push(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	struct child		*c = arg;
 	struct ipc_push		 push;
 	struct mchannel		*ch;
 
-	if (ipc_push_decode(payload, len, &push) != 0) {
-		return;
+	hub_init();
+	if (ipc_push_decode(msg->payload, msg->len, &push) != 0) {
+		return -EBADMSG;
 	}
 	ch = hmap_get(&channels, push.channel, push.channel_len);
 	if (ch != NULL) {
-		hub_forward(ch, c->serial, payload, len);
+		hub_forward(ch, c->serial, msg->payload, msg->len);
 	}
+	return 0;
 }
 
-static void
-hub_destroy(const char *name, size_t len)
+/* IPC_CH_DESTROY: the channel goes, on every worker. */
+int
+hub_msg_destroy(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct mchannel	*ch;
 
-	if ((ch = hmap_get(&channels, name, len)) == NULL) {
-		return;
+	hub_init();
+	if ((ch = hmap_get(&channels, (const char *)msg->payload,
+	    msg->len)) == NULL) {
+		return 0;
 	}
 	hub_free(ch);
-	child_send_all(IPC_CH_DROP, name, len);
+	child_send_all(IPC_CH_DROP, msg->payload, msg->len);
+	return 0;
 }
 
-/* Handles a channel message from worker <w>; false if not one. */
-bool
-hub_message(struct child *c, const struct ipc_hdr *hdr,
-    const void *payload)
+/* IPC_KICK_ALL: a worker kicked a uid; the others kick it too. */
+int
+hub_msg_kick_all(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
-	const struct ipc_kick	*k = payload;
+	struct ipc_kick_msg	 k;
 	struct child		*o;
-	uint64_t		 id;
 
-	hub_init();
-	switch (hdr->type) {
-	case IPC_CH_JOIN:
-		hub_join(c, hdr->tag, payload, hdr->len);
-		return true;
-	case IPC_CH_LEAVE:
-		hub_leave(payload, hdr->len);
-		return true;
-	case IPC_CH_PUSH:
-		hub_push(c, payload, hdr->len);
-		return true;
-	case IPC_CH_DESTROY:
-		hub_destroy(payload, hdr->len);
-		return true;
-	case IPC_SESSION_CLOSED:
-		if (hdr->len == sizeof id) {
-			memcpy(&id, payload, sizeof id);
-			hub_session_closed(id);
-		}
-		return true;
-	case IPC_KICK_ALL:
-		if (hdr->len < sizeof *k) {
-			return true;
-		}
-		TAILQ_FOREACH(o, &master->children, entry) {
-			if (o != c) {
-				ipc_chan_send(o->chan, IPC_KICK, 0, payload,
-				    hdr->len, -1);
-			}
-		}
-		return true;
+	if (ipc_kick_decode(msg->payload, msg->len, &k) != 0 ||
+	    k.session != 0) {
+		return -EBADMSG;
 	}
-	return false;
+	TAILQ_FOREACH(o, &master->children, entry) {
+		if (o != arg && o->state != CHILD_EXITING) {
+			ipc_chan_send(o->chan, IPC_KICK, 0, msg->payload,
+			    msg->len, -1);
+		}
+	}
+	return 0;
 }
 
 /* The child <serial> is gone: its sessions leave every channel. */

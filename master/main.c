@@ -234,7 +234,6 @@ main(int argc, char **argv)
 	master->metrics_fd = -1;
 	TAILQ_INIT(&master->children);
 	TAILQ_INIT(&master->admin_clients);
-	TAILQ_INIT(&master->gathers);
 	if ((master->base = event_base_new()) == NULL) {
 		fatalx("event_base_new failed");
 	}

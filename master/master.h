@@ -75,21 +75,6 @@ struct slot {
 	struct event	*respawn;	/* timer while backing off */
 };
 
-/* A pending request to every worker, answered when all have replied. */
-struct gather;
-typedef void (*gather_done_cb)(struct gather *g, void *arg);
-
-struct gather {
-	TAILQ_ENTRY(gather)	 entry;
-	uint64_t		 tag;
-	int			 waiting;	/* workers yet to answer */
-	char			*text;		/* concatenated replies */
-	size_t			 len;
-	gather_done_cb		 done;
-	void			*arg;
-	struct event		*timeout;
-};
-
 struct master {
 	struct event_base	*base;
 	struct conf		*conf;
@@ -118,11 +103,10 @@ struct master {
 	struct event		*admin_ev;
 	TAILQ_HEAD(, admin_client) admin_clients;
 	int			 n_admin_clients;
-	TAILQ_HEAD(, gather)	 gathers;
-	uint64_t		 next_tag;
 
 	int			 metrics_fd;
 	struct event		*metrics_ev;
+	uint64_t		 control_errors;	/* refused messages */
 
 	struct event		*sig_ev[8];
 	struct event		*tick;		/* 1 s supervision timer */
@@ -158,6 +142,9 @@ void		 child_stop(struct child *c, const char *reason);
 void		 child_send_all(uint16_t type, const void *payload,
 		     size_t len);
 struct child	*child_find_serial(uint32_t serial);
+struct ipc_request *child_request(struct child *only, uint16_t type,
+		     const void *payload, size_t len, ipc_request_cb cb,
+		     void *arg);
 size_t		 child_count(void);
 const char	*child_state_name(enum child_state state);
 
@@ -181,15 +168,20 @@ int		 admin_open(void);
 void		 admin_close(void);
 void		 admin_set_group(const char *group);
 void		 admin_reply(struct admin_client *c, bool ok, const char *text);
-struct gather	*gather_start(struct child *only, uint16_t type,
-		     const void *payload, size_t len, gather_done_cb done,
-		     void *arg);
-void		 gather_reply(uint64_t tag, const void *payload, size_t len,
-		     bool end);
 
-/* hub.c */
-bool		 hub_message(struct child *c, const struct ipc_hdr *hdr,
-		     const void *payload);
+/* hub.c: control-channel handlers, each with its child as <arg> */
+int		 hub_msg_join(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 hub_msg_leave(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 hub_msg_push(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 hub_msg_destroy(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 hub_msg_session_closed(struct ipc_chan *chan,
+		     struct ipc_msg *m, void *arg);
+int		 hub_msg_kick_all(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
 void		 hub_child_gone(uint32_t serial);
 void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
 struct json_t;

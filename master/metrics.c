@@ -45,6 +45,7 @@ metrics_master_stats(struct master_stats *ret)
 	ret->generation = master->generation;
 	ret->reloads = master->reloads;
 	ret->workers = child_count();
+	ret->master_control_errors = master->control_errors;
 }
 
 /*

@@ -203,8 +203,10 @@ int		 channel_push(const char *name, const char *route,
 		     size_t body_len);
 void		 channel_destroy(const char *name);
 void		 channel_conn_closed(struct conn *c);
-bool		 channel_message(const struct ipc_hdr *hdr,
-		     const void *payload);
+int		 channel_msg_deliver(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 channel_msg_drop(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
 
 /* app-hello.c */
 void		 app_hello_init(void);

@@ -414,6 +414,38 @@ child_chan_close(struct ipc_chan *chan, void *arg)
 	    (int)c->pid);
 }
 
+/*
+ * show workers: every child, draining ones included, with the counters
+ * of its last heartbeat.
+ */
+static void
+child_show(struct admin_call *call)
+{
+	struct child	*c;
+	json_t		*list = json_array();
+
+	TAILQ_FOREACH(c, &master->children, entry) {
+		json_array_append_new(list, json_pack("{s:i, s:I, s:I, s:s, "
+		    "s:I, s:I, s:I, s:I}",
+		    "slot", c->slot,
+		    "pid", (json_int_t)c->pid,
+		    "generation", (json_int_t)c->generation,
+		    "state", child_state_name(c->state),
+		    "sessions", (json_int_t)c->stats.sessions,
+		    "connections", (json_int_t)c->stats.connections,
+		    "accepted", (json_int_t)c->stats.accepted,
+		    "rss", (json_int_t)c->stats.rss));
+	}
+	admin_answer(call, json_pack("{s:o}", "workers", list));
+}
+
+static const struct admin_cmd child_cmds[] = {
+	{ "show workers", NULL, 0, "every worker process: slot, pid, "
+	  "generation, state, sessions, connections, accepted, rss",
+	  child_show },
+};
+ADMIN_COMMANDS(child_cmds)
+
 /* Once a second: children without heartbeats, kill deadlines passed. */
 void
 child_supervise(void)

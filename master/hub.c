@@ -459,33 +459,52 @@ hub_child_gone(uint32_t serial)
 	free(ids);
 }
 
-/*
- * The channels as JSON for `show channels`: name, member count and the
- * members' uids, sorted by name. A new reference, the caller's.
- */
-json_t *
-hub_list(void)
+static int
+hub_name_cmp(const void *a, const void *b)
+{
+	const struct mchannel	*x = *(const struct mchannel *const *)a;
+	const struct mchannel	*y = *(const struct mchannel *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* show channels: name, member count and the members' uids, by name. */
+static void
+hub_show_channels(struct admin_call *call)
 {
 	struct hmap_entry	*e;
-	struct mchannel		*ch;
+	struct mchannel		**sorted;
 	struct mmember		*m;
 	json_t			*list, *uids;
-	size_t			 iter;
+	size_t			 iter, n = 0, i;
 
 	hub_init();
-	list = json_array();
+	sorted = xcalloc(channels.n + 1, sizeof *sorted);
 	for (e = hmap_first(&channels, &iter); e != NULL;
 	    e = hmap_next(&channels, e, &iter)) {
-		ch = e->value;
-		uids = json_array();
-		TAILQ_FOREACH(m, &ch->members, in_channel) {
-			json_array_append_new(uids, json_string(m->uid));
-		}
-		json_array_append_new(list, json_pack("{s:s, s:I, s:o}", "name",
-		    ch->name, "members", (json_int_t)ch->n, "uids", uids));
+		sorted[n++] = e->value;
 	}
-	return list;
+	qsort(sorted, n, sizeof *sorted, hub_name_cmp);
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		uids = json_array();
+		TAILQ_FOREACH(m, &sorted[i]->members, in_channel) {
+			json_array_append_new(uids, admin_json_string(m->uid,
+			    strlen(m->uid)));
+		}
+		json_array_append_new(list, json_pack("{s:o, s:I, s:o}", "name",
+		    admin_json_string(sorted[i]->name, sorted[i]->len),
+		    "members", (json_int_t)sorted[i]->n, "uids", uids));
+	}
+	free(sorted);
+	admin_answer(call, json_pack("{s:o}", "channels", list));
 }
+
+static const struct admin_cmd hub_cmds[] = {
+	{ "show channels", NULL, 0, "every channel with its members' uids",
+	  hub_show_channels },
+};
+ADMIN_COMMANDS(hub_cmds)
 
 /* Counts for show stat: channels and members, held by the master. */
 void

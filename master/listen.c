@@ -228,6 +228,30 @@ listen_adopt_systemd(void)
 	    "s");
 }
 
+/* show listeners: each listener and the sockets the master holds. */
+static void
+listen_show(struct admin_call *call)
+{
+	struct listener	*l;
+	json_t		*list = json_array();
+	size_t		 i;
+
+	for (i = 0; i < master->n_listeners; i++) {
+		l = &master->listeners[i];
+		json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:b, "
+		    "s:b}", "name", l->name, "address", l->address, "sockets",
+		    (json_int_t)l->n_fds, "shared", l->shared, "systemd",
+		    l->adopted));
+	}
+	admin_answer(call, json_pack("{s:o}", "listeners", list));
+}
+
+static const struct admin_cmd listen_cmds[] = {
+	{ "show listeners", NULL, 0, "the listeners and their sockets",
+	  listen_show },
+};
+ADMIN_COMMANDS(listen_cmds)
+
 /*
  * Builds the listener table for <conf>: listeners whose address is in the
  * current table keep their sockets (moved, not reopened), sockets systemd

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "common/dict.h"
 #include "common/log.h"
@@ -70,6 +71,30 @@ master_check_files(const struct conf *conf, char **ret_errors)
 	dict_finish(&d);
 	return 0;
 }
+
+/* show info: the master itself. */
+static void
+master_show_info(struct admin_call *call)
+{
+	admin_answer(call, json_pack("{s:I, s:s, s:f, s:I, s:I, s:s, s:I, "
+	    "s:s, s:b}",
+	    "pid", (json_int_t)master->pid,
+	    "version", SHADDOCK_VERSION,
+	    "uptime", (double)(now_ms() - master->started_ms) / 1000.0,
+	    "generation", (json_int_t)master->generation,
+	    "workers", (json_int_t)master->n_slots,
+	    "config", master->conf_path,
+	    "reloads", (json_int_t)master->reloads,
+	    "accept", master->conf->accept == CONF_ACCEPT_REUSEPORT ?
+	    "reuseport" : "shared",
+	    "stopping", master->stopping));
+}
+
+static const struct admin_cmd master_cmds[] = {
+	{ "show info", NULL, 0, "pid, version, uptime, generation, workers, "
+	  "config, reloads, accept mode", master_show_info },
+};
+ADMIN_COMMANDS(master_cmds)
 
 /* Sends READY=1 with a STATUS line to systemd. */
 void

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/compat.h"
 #include "common/config.h"
 #include "common/ipc.h"
@@ -160,14 +162,67 @@ void		 reload_child_ready(struct child *c);
 void		 reload_tick(void);
 void		 reload_abort(const char *why);
 bool		 reload_running(void);
-int		 reload_wait(struct admin_client *c);
-void		 reload_forget(struct admin_client *c);
 
-/* admin.c */
+/* admin.c: the socket, and a command's answer */
+struct admin_call;
+typedef void (*admin_run_cb)(struct admin_call *call);
+typedef void (*admin_cancel_cb)(void *arg);
+
 int		 admin_open(void);
 void		 admin_close(void);
 void		 admin_set_group(const char *group);
-void		 admin_reply(struct admin_client *c, bool ok, const char *text);
+int		 admin_argc(const struct admin_call *call);
+const char	*admin_arg(const struct admin_call *call, int i);
+char		*admin_rest(const struct admin_call *call, int i);
+void		 admin_answer(struct admin_call *call, json_t *value);
+void		 admin_fail(struct admin_call *call, const char *fmt, ...)
+		     __attribute__((format(printf, 2, 3)));
+void		 admin_wait(struct admin_call *call, admin_cancel_cb cancel,
+		     void *arg);
+
+/* admin-cmd.c: the commands, their lines and answers */
+#define ADMIN_MAX_WORDS	16	/* more are read raw */
+
+/*
+ * A command, registered by the module it belongs to. <run> answers the
+ * call with admin_answer() or admin_fail(), at once or, after
+ * admin_wait(), later. Its arguments are read during <run> only.
+ */
+struct admin_cmd {
+	const char	*words;		/* "show workers", typed as is */
+	const char	*args;		/* for help ("ID [REASON]"), or NULL */
+	int		 min_args;	/* words needed after its own */
+	const char	*help;
+	admin_run_cb	 run;
+};
+
+/* Registers a module's static table of commands before main() runs. */
+#define ADMIN_COMMANDS(table)						\
+	static void __attribute__((constructor))			\
+	table##_register(void)						\
+	{								\
+		admin_register(table, nitems(table));			\
+	}
+
+struct admin_words {
+	char		*argv[ADMIN_MAX_WORDS];
+	int		 argc;
+	bool		 json;		/* the last word was "json" */
+};
+
+void		 admin_register(const struct admin_cmd *cmds, size_t n);
+const struct admin_cmd *admin_find(char *const *argv, int argc,
+		     int *ret_words);
+char		*admin_usage_error(const struct admin_cmd *cmd);
+char		*admin_usage_of(const char *word);
+void		 admin_parse(char *line, struct admin_words *ret);
+char		*admin_rest_of(const char *raw, int words, bool json);
+int		 admin_line_find(const char *buf, size_t len, bool eof,
+		     size_t max, size_t *scanned, size_t *ret_len,
+		     size_t *ret_skip);
+char		*admin_render(const json_t *value, const char *error,
+		     bool json, size_t *ret_len);
+json_t		*admin_json_string(const char *s, size_t len);
 
 /* hub.c: control-channel handlers, each with its child as <arg> */
 int		 hub_msg_join(struct ipc_chan *chan, struct ipc_msg *m,
@@ -184,8 +239,6 @@ int		 hub_msg_kick_all(struct ipc_chan *chan, struct ipc_msg *m,
 		     void *arg);
 void		 hub_child_gone(uint32_t serial);
 void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
-struct json_t;
-struct json_t	*hub_list(void);
 
 /* metrics.c */
 int		 metrics_open(void);

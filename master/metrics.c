@@ -72,6 +72,38 @@ metrics_sum(struct worker_stats *ret)
 	hub_counts(&ret->channels, &ret->channel_members);
 }
 
+/* show stat: the workers' counters summed, then the master's. */
+static void
+metrics_show_stat(struct admin_call *call)
+{
+	const struct counter_def	*d;
+	struct worker_stats		 sum;
+	struct master_stats		 ms;
+	json_t				*j;
+	size_t				 i;
+
+	metrics_sum(&sum);
+	metrics_master_stats(&ms);
+	j = json_object();
+	for (i = 0; i < worker_counters_n; i++) {
+		d = &worker_counters[i];
+		json_object_set_new(j, d->name,
+		    json_integer((json_int_t)counter_get(d, &sum)));
+	}
+	for (i = 0; i < master_counters_n; i++) {
+		d = &master_counters[i];
+		json_object_set_new(j, d->name,
+		    json_integer((json_int_t)counter_get(d, &ms)));
+	}
+	admin_answer(call, j);
+}
+
+static const struct admin_cmd metrics_cmds[] = {
+	{ "show stat", NULL, 0, "counters summed over the workers, then the "
+	  "master's", metrics_show_stat },
+};
+ADMIN_COMMANDS(metrics_cmds)
+
 static void
 metrics_head(struct evbuffer *b, const struct counter_def *d)
 {

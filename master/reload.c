@@ -13,11 +13,12 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "common/log.h"
 #include "common/sdnotify.h"
@@ -29,7 +30,7 @@
 
 static bool			 reload_busy;
 static uint64_t			 reload_deadline_ms;
-static struct admin_client	*reload_waiters[RELOAD_MAX_WAITERS];
+static struct admin_call	*reload_waiters[RELOAD_MAX_WAITERS];
 static int			 reload_n_waiters;
 
 /* True from a reload's start until its result. */
@@ -43,15 +44,19 @@ reload_running(void)
 static void
 reload_finish(bool ok, const char *text)
 {
-	struct admin_client	*c;
+	struct admin_call	*call;
 	int			 i, n = reload_n_waiters;
 
 	reload_busy = false;
 	reload_n_waiters = 0;
 	for (i = 0; i < n; i++) {
-		c = reload_waiters[i];
-		if (c != NULL) {
-			admin_reply(c, ok, text);
+		if ((call = reload_waiters[i]) == NULL) {
+			continue;
+		}
+		if (ok) {
+			admin_answer(call, json_string(text));
+		} else {
+			admin_fail(call, "%s", text);
 		}
 	}
 }
@@ -314,32 +319,39 @@ reload_abort(const char *why)
 	free(text);
 }
 
-/*
- * Makes <c> wait for the result of the reload in progress, or of one it
- * starts now. Returns 0, or -EBUSY when too many clients wait already.
- */
-int
-reload_wait(struct admin_client *c)
-{
-	if (reload_n_waiters == RELOAD_MAX_WAITERS) {
-		return -EBUSY;
-	}
-	reload_waiters[reload_n_waiters++] = c;
-	if (!reload_busy) {
-		reload_start();
-	}
-	return 0;
-}
-
-/* <c> is gone: it no longer waits. */
-void
-reload_forget(struct admin_client *c)
+/* A waiting client is gone. */
+static void
+reload_forget(void *arg)
 {
 	int	 i;
 
 	for (i = 0; i < reload_n_waiters; i++) {
-		if (reload_waiters[i] == c) {
+		if (reload_waiters[i] == arg) {
 			reload_waiters[i] = NULL;
 		}
 	}
 }
+
+/*
+ * reload: answered with the result of the reload in progress, or of one
+ * it starts now.
+ */
+static void
+reload_cmd(struct admin_call *call)
+{
+	if (reload_n_waiters == RELOAD_MAX_WAITERS) {
+		admin_fail(call, "too many reloads waiting");
+		return;
+	}
+	reload_waiters[reload_n_waiters++] = call;
+	admin_wait(call, reload_forget, call);
+	if (!reload_busy) {
+		reload_start();
+	}
+}
+
+static const struct admin_cmd reload_cmds[] = {
+	{ "reload", NULL, 0, "reload the configuration; answers when the new "
+	  "workers serve", reload_cmd },
+};
+ADMIN_COMMANDS(reload_cmds)

@@ -155,6 +155,10 @@ ipc_join_decode(const void *payload, size_t len, struct ipc_join *ret)
 		return -EBADMSG;
 	}
 	q = (const char *)payload + sizeof p;
+	/* The four are C strings on both sides: a NUL would cut them. */
+	if (memchr(q, '\0', len - sizeof p) != NULL) {
+		return -EBADMSG;
+	}
 	ret->session = p.session;
 	ret->unique_uid = p.unique_uid != 0;
 	ret->channel = q;

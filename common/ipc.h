@@ -241,6 +241,7 @@ struct ipc_join {
 };
 
 void	*ipc_join_encode(const struct ipc_join *m, size_t *ret_len);
+/* Returns 0, or -EBADMSG (lengths, an empty name, or a NUL in a string). */
 int	 ipc_join_decode(const void *payload, size_t len, struct ipc_join *ret);
 
 /* The answer to a join; the uids are read with ipc_joined_next(). */

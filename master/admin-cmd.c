@@ -14,7 +14,8 @@
  *  - an object with one member whose value is an array is a table: a
  *    header of the first row's keys, then one aligned row per element;
  *  - any other object is one "key: value" line per member;
- *  - a scalar in a cell or a line: null "-", booleans "yes"/"no",
+ *  - a scalar in a cell or a line: null "-", booleans "yes"/"no", the
+ *    empty string "",
  *    reals with one decimal, an array of scalars joined with commas,
  *    anything else as compact JSON. Control characters in strings are
  *    written \xNN: a uid a client chose must not end an answer early
@@ -374,6 +375,11 @@ admin_render_cell(struct evbuffer *b, const json_t *v)
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
+		/* "" rather than nothing: a row is never an empty line. */
+		if (json_string_length(v) == 0) {
+			evbuffer_add_printf(b, "\"\"");
+			return;
+		}
 		admin_render_string(b, json_string_value(v),
 		    json_string_length(v));
 		return;
@@ -513,7 +519,8 @@ admin_render(const json_t *value, const char *error, bool json,
 
 	if (json) {
 		if (error != NULL) {
-			j = json_pack("{s:s}", "error", error);
+			j = json_pack("{s:o}", "error", admin_json_string(error,
+			    strlen(error)));
 		} else if (json_is_string(value)) {
 			j = json_pack("{s:O}", "result", value);
 		} else {
@@ -533,6 +540,8 @@ admin_render(const json_t *value, const char *error, bool json,
 	    (json_t *)value)))) {
 		admin_render_table(b, json_object_iter_value(
 		    json_object_iter((json_t *)value)));
+	} else if (json_is_object(value) && json_object_size(value) == 0) {
+		evbuffer_add_printf(b, "(none)\n");
 	} else if (json_is_object(value)) {
 		json_object_foreach((json_t *)value, key, v) {
 			admin_render_string(b, key, strlen(key));

@@ -60,7 +60,7 @@ static const struct ipc_handler child_handlers[] = {
 	  IPC_MAX_MESSAGE, 0, hub_msg_kick_all },
 };
 
-static const struct ipc_receiver child_receiver = {
+const struct ipc_receiver child_receiver = {
 	child_handlers, nitems(child_handlers), child_chan_error,
 	child_chan_close,
 };

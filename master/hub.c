@@ -60,19 +60,9 @@ struct msession {
 	TAILQ_HEAD(, mmember)	 members;
 };
 
+/* Zero is an empty map (hmap_init), so they need no set-up. */
 static struct hmap	 channels;	/* name -> mchannel */
 static struct hmap	 sessions;	/* 8-byte id -> msession */
-static bool		 hub_ready;
-
-static void
-hub_init(void)
-{
-	if (!hub_ready) {
-		hmap_init(&channels);
-		hmap_init(&sessions);
-		hub_ready = true;
-	}
-}
 
 static struct msession *
 hub_session(uint64_t id, bool create)
@@ -260,7 +250,6 @@ hub_msg_join(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	struct mmember		*m;
 	struct msession		*s;
 
-	hub_init();
 	if (ipc_join_decode(msg->payload, msg->len, &j) != 0 ||
 	    !hub_owns(c, j.session)) {
 		return -EBADMSG;
@@ -319,7 +308,6 @@ hub_msg_leave(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	size_t			 len;
 	uint64_t		 id;
 
-	hub_init();
 	if (ipc_leave_decode(msg->payload, msg->len, &id, &name, &len) != 0 ||
 	    !hub_owns(arg, id)) {
 		return -EBADMSG;
@@ -362,7 +350,6 @@ hub_msg_session_closed(struct ipc_chan *chan, struct ipc_msg *msg,
 {
 	struct ipc_session_closed	 sc;
 
-	hub_init();
 	memcpy(&sc, msg->payload, sizeof sc);
 	if (!hub_owns(arg, sc.session)) {
 		return -EBADMSG;
@@ -382,7 +369,6 @@ hub_msg_push(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	struct ipc_push		 push;
 	struct mchannel		*ch;
 
-	hub_init();
 	if (ipc_push_decode(msg->payload, msg->len, &push) != 0) {
 		return -EBADMSG;
 	}
@@ -399,7 +385,6 @@ hub_msg_destroy(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct mchannel	*ch;
 
-	hub_init();
 	if ((ch = hmap_get(&channels, (const char *)msg->payload,
 	    msg->len)) == NULL) {
 		return 0;
@@ -439,7 +424,6 @@ hub_child_gone(uint32_t serial)
 	uint64_t		*ids = NULL;
 	size_t			 n = 0, i;
 
-	hub_init();
 	/* Collect first: leaving changes the map. */
 	for (e = hmap_first(&sessions, &iter); e != NULL; e = next) {
 		next = hmap_next(&sessions, e, &iter);
@@ -478,7 +462,6 @@ hub_show_channels(struct admin_call *call)
 	json_t			*list, *uids;
 	size_t			 iter, n = 0, i;
 
-	hub_init();
 	sorted = xcalloc(channels.n + 1, sizeof *sorted);
 	for (e = hmap_first(&channels, &iter); e != NULL;
 	    e = hmap_next(&channels, e, &iter)) {
@@ -514,7 +497,6 @@ hub_counts(uint64_t *ret_channels, uint64_t *ret_members)
 	size_t			 iter;
 	uint64_t		 members = 0;
 
-	hub_init();
 	for (e = hmap_first(&channels, &iter); e != NULL;
 	    e = hmap_next(&channels, e, &iter)) {
 		members += ((struct mchannel *)e->value)->n;

@@ -135,6 +135,7 @@ int		 listen_slot_fd(const struct listener *l, int slot);
 void		 listen_adopt_systemd(void);
 
 /* child.c */
+extern const struct ipc_receiver child_receiver;	/* worker to master */
 int		 child_spawn(int slot);
 void		 child_reap(void);
 void		 child_supervise(void);

@@ -147,6 +147,7 @@ struct conn {
 };
 
 /* worker.c */
+extern const struct ipc_receiver worker_receiver;	/* master to worker */
 void		 worker_conn_closed(void);
 void		 worker_defer_free(struct conn *c);
 void		 worker_defer_flush(struct conn *c);

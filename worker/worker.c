@@ -460,7 +460,7 @@ static const struct ipc_handler worker_handlers[] = {
 	{ IPC_CH_DROP, "channel drop", 1, IPC_NAME_MAX, 0, channel_msg_drop },
 };
 
-static const struct ipc_receiver worker_receiver = {
+const struct ipc_receiver worker_receiver = {
 	worker_handlers, nitems(worker_handlers), worker_chan_error,
 	worker_chan_close,
 };

@@ -101,6 +101,10 @@ TEST(join_round_trip)
 	ASSERT_MEM_EQ(back.leave_body, back.leave_body_len, "{}", 2);
 	ASSERT_EQ(ipc_join_decode(p, len - 1, &back), -EBADMSG);
 	ASSERT_EQ(ipc_join_decode(p, len + 1, &back), -EBADMSG);
+	/* A NUL in a name (the master would copy it as a C string). */
+	p[sizeof(struct ipc_ch_join) + 1] = '\0';
+	ASSERT_EQ(ipc_join_decode(p, len, &back), -EBADMSG);
+	p[sizeof(struct ipc_ch_join) + 1] = '1';
 	/* An empty channel name is no channel. */
 	((struct ipc_ch_join *)(void *)p)->channel_len = 0;
 	((struct ipc_ch_join *)(void *)p)->uid_len += 2;

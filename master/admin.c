@@ -85,13 +85,6 @@ static void	admin_linger(struct admin_client *);
 static void	admin_resume_cb(evutil_socket_t, short, void *);
 static void	admin_event_cb(struct bufferevent *, short, void *);
 
-/* How many arguments the call has after the command's words. */
-int
-admin_argc(const struct admin_call *call)
-{
-	return call->argc;
-}
-
 /* Argument <i> (from 0, after the command's words), or NULL. */
 const char *
 admin_arg(const struct admin_call *call, int i)

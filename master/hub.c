@@ -9,6 +9,9 @@
  * member may carry a "leave push" that the master sends to the rest of
  * the channel when the member's session closes or its worker dies.
  * Per-sender order holds: one worker's messages travel one FIFO channel.
+ * A worker speaks only for its own sessions (an id's high half is its
+ * serial), so nothing it sends can leave members the master would never
+ * clean up. `show channels` is here.
  */
 
 #include "config.h"

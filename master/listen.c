@@ -8,7 +8,7 @@
  * socket and the connections in its accept queue are never reset. In
  * shared mode, and for sockets systemd passed in, one socket serves every
  * slot. A reload keeps the sockets of every listener whose address is
- * unchanged and binds only new addresses.
+ * unchanged and binds only new addresses. `show listeners` is here.
  */
 
 #include "config.h"

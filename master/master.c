@@ -3,8 +3,8 @@
 
 /*
  * The master's run time: signals, the once-a-second supervision tick, the
- * systemd watchdog, the first start and the stop. Reload is reload.c's;
- * the children and their slots are child.c's and slot.c's.
+ * systemd watchdog, the first start and the stop, and `show info`. Reload
+ * is reload.c's; the children and their slots are child.c's and slot.c's.
  */
 
 #include "config.h"

@@ -5,7 +5,8 @@
  * The master process: it owns the configuration, the listening sockets,
  * the admin socket and the table of worker slots, and never serves a
  * client. Everything it does is driven by one libevent loop: signals,
- * worker exits, control-channel messages, admin commands and timers.
+ * children's exits, control-channel messages (child.c's table), admin
+ * commands (each module's table) and timers.
  */
 
 #ifndef MASTER_MASTER_H
@@ -172,7 +173,6 @@ typedef void (*admin_cancel_cb)(void *arg);
 int		 admin_open(void);
 void		 admin_close(void);
 void		 admin_set_group(const char *group);
-int		 admin_argc(const struct admin_call *call);
 const char	*admin_arg(const struct admin_call *call, int i);
 char		*admin_rest(const struct admin_call *call, int i);
 void		 admin_answer(struct admin_call *call, json_t *value);

@@ -5,7 +5,8 @@
  * The worker process: it takes its listening sockets from the control
  * channel, accepts connections into conn.c, reports its counters to the
  * master every second and obeys the master's drain, stop and session
- * commands. It exits when the master's channel closes.
+ * commands (worker_receiver: the table of what the master sends). It
+ * exits when the master's channel closes.
  */
 
 #include "config.h"

@@ -187,6 +187,8 @@ admin_dispatch(struct admin_client *c, char *line)
 	memset(call, 0, sizeof *call);
 	call->client = c;
 	call->json = w.json;
+	/* Until this returns, an answer is one given at once. */
+	call->running = true;
 	if (w.argc == 0) {
 		admin_fail(call, "empty command; try help");
 		goto out;
@@ -210,14 +212,13 @@ admin_dispatch(struct admin_client *c, char *line)
 		goto out;
 	}
 	log_debug("admin (uid %u): %s", (unsigned)c->uid, call->cmd->words);
-	call->running = true;
 	call->cmd->run(call);
-	call->running = false;
 	if (!call->answered && !call->waiting) {
 		admin_fail(call, "%s: no answer", call->cmd->words);
 	}
 	c->busy = !call->answered;
 out:
+	call->running = false;
 	call->raw = NULL;
 	call->argv = NULL;
 	call->argc = 0;

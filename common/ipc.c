@@ -2,10 +2,18 @@
 /* Copyright (c) 2026 The shaddock authors */
 
 /*
- * Control-channel messages (see ipc.h). Sending first tries the socket
+ * The control channel (see ipc.h). Sending first tries the socket
  * directly; what the peer's buffer cannot take waits in a FIFO and leaves
- * on EV_WRITE, in order. Receiving checks the version and that the header's
- * length matches the packet before the callback sees anything.
+ * on EV_WRITE, in order. Receiving checks the version and that the
+ * header's length matches the packet, then either hands a reply to the
+ * request waiting for it or dispatches through the owner's table. A
+ * refused message goes to the owner's error callback; this module never
+ * logs.
+ *
+ * Re-entrancy: nothing here calls an owner back from inside a send or a
+ * destroy. The close callback and every request's callback run from
+ * their own events; handlers run from the read event only, one message
+ * at a time, and may send (a reply) but not destroy the channel.
  */
 
 #include "config.h"
@@ -14,6 +22,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -23,24 +32,9 @@
 #include <event2/event.h>
 
 #include "common/ipc.h"
-#include "common/log.h"
 #include "common/xmalloc.h"
 
-const char *const worker_stats_names[] = {
-	"rss", "connections", "sessions", "sessions_inited",
-	"sessions_wait_ack", "sessions_working", "tcp_connections",
-	"ws_connections", "accepted", "rejected_max_connections",
-	"handshakes", "handshake_errors", "requests", "notifies",
-	"responses", "pushes", "kicks", "heartbeat_timeouts",
-	"handshake_timeouts", "idle_timeouts", "protocol_errors",
-	"oversize_packages", "send_buffer_overflows", "bytes_in", "bytes_out",
-	"channels", "channel_members", "cluster_forwarded",
-	"cluster_forward_errors", "cluster_timeouts", "cluster_hooks",
-	"cluster_calls_served", "cluster_bad_packets", "cluster_bad_messages",
-};
-
-_Static_assert(sizeof worker_stats_names / sizeof worker_stats_names[0] ==
-    WORKER_STATS_N, "worker_stats_names must name every counter");
+#define IPC_READ_BATCH	64	/* messages per read event */
 
 struct ipc_out {
 	STAILQ_ENTRY(ipc_out)	 entry;
@@ -49,18 +43,66 @@ struct ipc_out {
 	uint8_t			 payload[];
 };
 
+/* One channel's share of a request: the answer it owes. */
+struct ipc_wait {
+	TAILQ_ENTRY(ipc_wait)	 entry;		/* in the channel's list */
+	struct ipc_request	*req;
+	struct ipc_chan		*chan;		/* NULL once answered */
+	int			 status;
+	uint8_t			*data;
+	size_t			 len;
+};
+
+struct ipc_request {
+	struct event		*ev;		/* timeout, and completion */
+	uint64_t		 tag;
+	size_t			 n;
+	size_t			 left;		/* waits not answered yet */
+	ipc_request_cb		 cb;
+	void			*arg;
+	struct ipc_wait		 waits[];
+};
+
 struct ipc_chan {
 	int			 fd;
 	struct event		*ev_read;
 	struct event		*ev_write;
-	struct event		*ev_fail;	/* runs close_cb from the loop */
-	ipc_msg_cb		 msg_cb;
-	ipc_close_cb		 close_cb;
+	struct event		*ev_fail;	/* runs the close cb from the loop */
+	const struct ipc_receiver *rx;
 	void			*arg;
 	bool			 closed;
 	size_t			 queued;
+	uint64_t		 errors;
 	STAILQ_HEAD(, ipc_out)	 out;
+	TAILQ_HEAD(, ipc_wait)	 waits;		/* answers this peer owes */
 };
+
+static uint64_t	 ipc_next_tag;
+
+static int	ipc_chan_sendf(struct ipc_chan *, uint16_t, uint64_t, uint32_t,
+		    const void *, size_t, int);
+
+const char *
+ipc_error_name(enum ipc_error err)
+{
+	switch (err) {
+	case IPC_OK:
+		return "ok";
+	case IPC_ERR_MALFORMED:
+		return "malformed message";
+	case IPC_ERR_VERSION:
+		return "message of another protocol version";
+	case IPC_ERR_UNKNOWN:
+		return "message of unknown type";
+	case IPC_ERR_LENGTH:
+		return "message of bad length";
+	case IPC_ERR_FD:
+		return "message without its descriptor";
+	case IPC_ERR_PAYLOAD:
+		return "message whose payload does not decode";
+	}
+	return "bad message";
+}
 
 int
 ipc_send(int sock, const struct ipc_hdr *hdr, const void *payload, int fd)
@@ -112,10 +154,11 @@ ipc_recv(int sock, struct ipc_hdr *ret_hdr, void *payload, size_t size,
 	} cm;
 	struct cmsghdr	*c;
 	ssize_t		 n;
-	int		 fd = -1, extra;
+	int		 fd = -1, extra, r = 0;
 	size_t		 i, nfds;
 
 	*ret_fd = -1;
+	memset(ret_hdr, 0, sizeof *ret_hdr);
 	memset(&mh, 0, sizeof mh);
 	iov[0].iov_base = ret_hdr;
 	iov[0].iov_len = sizeof *ret_hdr;
@@ -150,34 +193,64 @@ ipc_recv(int sock, struct ipc_hdr *ret_hdr, void *payload, size_t size,
 			}
 		}
 	}
-	if ((size_t)n < sizeof *ret_hdr || (mh.msg_flags & MSG_TRUNC) ||
-	    ret_hdr->version != IPC_VERSION ||
-	    (ret_hdr->flags & IPC_F_MEMFD ? (size_t)n != sizeof *ret_hdr ||
-	    fd == -1 || ret_hdr->len > IPC_MAX_MESSAGE :
-	    ret_hdr->len != (size_t)n - sizeof *ret_hdr)) {
+	if ((size_t)n < sizeof *ret_hdr || (mh.msg_flags & MSG_TRUNC)) {
+		r = -EBADMSG;
+	} else if (ret_hdr->version != IPC_VERSION) {
+		r = -EPROTO;
+	} else if (ret_hdr->flags & IPC_F_MEMFD ? (size_t)n !=
+	    sizeof *ret_hdr || fd == -1 || ret_hdr->len > IPC_MAX_MESSAGE :
+	    ret_hdr->len != (size_t)n - sizeof *ret_hdr) {
+		r = -EBADMSG;
+	}
+	if (r != 0) {
 		if (fd != -1) {
 			close(fd);
 		}
-		return -EBADMSG;
+		return r;
 	}
 	*ret_fd = fd;
 	return (int)n;
 }
 
+/* A request is complete: its callback runs from the loop. */
+static void
+ipc_request_answered(struct ipc_request *req)
+{
+	if (--req->left == 0) {
+		event_active(req->ev, EV_TIMEOUT, 0);
+	}
+}
+
+/* <w> will not be answered: it ends with <status>. */
+static void
+ipc_wait_end(struct ipc_wait *w, int status)
+{
+	TAILQ_REMOVE(&w->chan->waits, w, entry);
+	w->chan = NULL;
+	w->status = status;
+	ipc_request_answered(w->req);
+}
+
 /*
  * Marks the channel closed. The owner hears of it from the event loop,
  * never from inside the send or receive that found it, so a close
- * callback cannot run in the middle of its own caller's work.
+ * callback cannot run in the middle of its own caller's work. What the
+ * peer owes will not come.
  */
 static void
 ipc_chan_fail(struct ipc_chan *chan)
 {
+	struct ipc_wait	*w;
+
 	if (chan->closed) {
 		return;
 	}
 	chan->closed = true;
 	event_del(chan->ev_read);
 	event_del(chan->ev_write);
+	while ((w = TAILQ_FIRST(&chan->waits)) != NULL) {
+		ipc_wait_end(w, -EPIPE);
+	}
 	event_active(chan->ev_fail, EV_TIMEOUT, 0);
 }
 
@@ -186,8 +259,8 @@ ipc_chan_failed(evutil_socket_t fd, short what, void *arg)
 {
 	struct ipc_chan	*chan = arg;
 
-	if (chan->close_cb != NULL) {
-		chan->close_cb(chan, chan->arg);
+	if (chan->rx->close != NULL) {
+		chan->rx->close(chan, chan->arg);
 	}
 }
 
@@ -256,43 +329,167 @@ ipc_memfd_make(const void *payload, size_t len)
 	return fd;
 }
 
+static int
+ipc_handler_cmp(const void *key, const void *elem)
+{
+	uint16_t			 type = *(const uint16_t *)key;
+	const struct ipc_handler	*h = elem;
+
+	return type < h->type ? -1 : type > h->type;
+}
+
+enum ipc_error
+ipc_dispatch(struct ipc_chan *chan, const struct ipc_handler *handlers,
+    size_t n, struct ipc_msg *m, void *arg)
+{
+	const struct ipc_handler	*h;
+	enum ipc_error			 err = IPC_OK;
+
+	h = bsearch(&m->type, handlers, n, sizeof *handlers, ipc_handler_cmp);
+	if (h == NULL) {
+		err = IPC_ERR_UNKNOWN;
+	} else if (m->len < h->min_len || m->len > h->max_len) {
+		err = IPC_ERR_LENGTH;
+	} else if ((h->flags & IPC_H_FD) && m->fd == -1) {
+		err = IPC_ERR_FD;
+	} else if (h->fn(chan, m, arg) != 0) {
+		err = IPC_ERR_PAYLOAD;
+	}
+	if (m->fd != -1) {
+		close(m->fd);
+		m->fd = -1;
+	}
+	return err;
+}
+
+/*
+ * Counts a refused message and tells the owner. A refused request (<tag>
+ * not 0) is answered IPC_F_REFUSED, so its sender need not wait for a
+ * timeout.
+ */
+static void
+ipc_chan_refuse(struct ipc_chan *chan, enum ipc_error err, uint16_t type,
+    size_t len, uint64_t tag)
+{
+	chan->errors++;
+	if (chan->rx->error != NULL) {
+		chan->rx->error(chan, err, type, len, chan->arg);
+	}
+	if (tag != 0 && type != IPC_REPLY && type != IPC_REPLY_PART &&
+	    err != IPC_ERR_VERSION) {
+		ipc_chan_sendf(chan, IPC_REPLY, tag, IPC_F_REFUSED, NULL, 0,
+		    -1);
+	}
+}
+
+/*
+ * A reply from the peer: it goes to the request waiting for <tag> on this
+ * channel. <data> is taken when <owned> (a memfd payload), else copied.
+ * A reply nobody waits for (its request timed out) is dropped.
+ */
+static void
+ipc_chan_answer(struct ipc_chan *chan, const struct ipc_hdr *hdr,
+    uint8_t *data, bool owned)
+{
+	struct ipc_wait	*w;
+
+	TAILQ_FOREACH(w, &chan->waits, entry) {
+		if (w->req->tag == hdr->tag) {
+			break;
+		}
+	}
+	if (w == NULL) {
+		if (owned) {
+			free(data);
+		}
+		return;
+	}
+	if (w->len + hdr->len > IPC_MAX_ANSWER) {
+		ipc_chan_refuse(chan, IPC_ERR_LENGTH, hdr->type, hdr->len, 0);
+		ipc_wait_end(w, -EMSGSIZE);
+		if (owned) {
+			free(data);
+		}
+		return;
+	}
+	if (hdr->flags & IPC_F_REFUSED) {
+		ipc_wait_end(w, -EBADMSG);
+		if (owned) {
+			free(data);
+		}
+		return;
+	}
+	if (w->data == NULL && owned) {
+		w->data = data;
+	} else {
+		w->data = xrealloc(w->data, w->len + hdr->len + 1);
+		memcpy(w->data + w->len, data, hdr->len);
+		if (owned) {
+			free(data);
+		}
+	}
+	w->len += hdr->len;
+	if (hdr->type == IPC_REPLY) {
+		ipc_wait_end(w, 0);
+	}
+}
+
 static void
 ipc_chan_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct ipc_chan	*chan = arg;
 	struct ipc_hdr	 hdr;
+	struct ipc_msg	 m;
 	static uint8_t	 buf[IPC_MAX_PAYLOAD + 1];
 	uint8_t		*big;
+	enum ipc_error	 err;
 	int		 n, rfd, count;
 
 	/* A bounded batch, so one busy channel cannot starve the loop. */
-	for (count = 0; count < 64 && !chan->closed; count++) {
+	for (count = 0; count < IPC_READ_BATCH && !chan->closed; count++) {
 		n = ipc_recv(fd, &hdr, buf, sizeof buf - 1, &rfd);
 		if (n == -EAGAIN) {
 			return;
 		}
-		if (n == -EBADMSG) {
-			log_warn("control channel: dropped a malformed "
-			    "message");
+		if (n == -EBADMSG || n == -EPROTO) {
+			ipc_chan_refuse(chan, n == -EPROTO ? IPC_ERR_VERSION :
+			    IPC_ERR_MALFORMED, hdr.type, hdr.len, 0);
 			continue;
 		}
 		if (n <= 0) {
 			ipc_chan_fail(chan);
 			return;
 		}
+		big = NULL;
 		if (hdr.flags & IPC_F_MEMFD) {
 			if ((big = ipc_memfd_read(rfd, hdr.len)) == NULL) {
-				log_warn("control channel: dropped a message "
-				    "whose memfd does not hold %u bytes",
-				    hdr.len);
+				ipc_chan_refuse(chan, IPC_ERR_MALFORMED,
+				    hdr.type, hdr.len, hdr.tag);
 				continue;
 			}
-			chan->msg_cb(chan, &hdr, big, -1, chan->arg);
-			free(big);
+			rfd = -1;
+		} else {
+			buf[hdr.len] = '\0';
+		}
+		if (hdr.type == IPC_REPLY || hdr.type == IPC_REPLY_PART) {
+			if (rfd != -1) {
+				close(rfd);
+			}
+			ipc_chan_answer(chan, &hdr, big != NULL ? big : buf,
+			    big != NULL);
 			continue;
 		}
-		buf[hdr.len] = '\0';
-		chan->msg_cb(chan, &hdr, buf, rfd, chan->arg);
+		m.type = hdr.type;
+		m.tag = hdr.tag;
+		m.payload = big != NULL ? big : buf;
+		m.len = hdr.len;
+		m.fd = rfd;
+		err = ipc_dispatch(chan, chan->rx->handlers,
+		    chan->rx->n_handlers, &m, chan->arg);
+		free(big);
+		if (err != IPC_OK) {
+			ipc_chan_refuse(chan, err, hdr.type, hdr.len, hdr.tag);
+		}
 	}
 }
 
@@ -329,18 +526,23 @@ ipc_chan_write(evutil_socket_t fd, short what, void *arg)
 }
 
 struct ipc_chan *
-ipc_chan_create(struct event_base *base, int fd, ipc_msg_cb msg_cb,
-    ipc_close_cb close_cb, void *arg)
+ipc_chan_create(struct event_base *base, int fd,
+    const struct ipc_receiver *rx, void *arg)
 {
 	struct ipc_chan	*chan;
 	int		 size = 4 * 1024 * 1024;
+	size_t		 i;
 
+	/* The table is searched with bsearch(). */
+	for (i = 1; i < rx->n_handlers; i++) {
+		assert(rx->handlers[i - 1].type < rx->handlers[i].type);
+	}
 	chan = xcalloc(1, sizeof *chan);
 	chan->fd = fd;
-	chan->msg_cb = msg_cb;
-	chan->close_cb = close_cb;
+	chan->rx = rx;
 	chan->arg = arg;
 	STAILQ_INIT(&chan->out);
+	TAILQ_INIT(&chan->waits);
 	/* Room for bursts (session lists, relays) without queueing. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 	chan->ev_read = event_new(base, fd, EV_READ | EV_PERSIST,
@@ -355,9 +557,13 @@ void
 ipc_chan_destroy(struct ipc_chan *chan)
 {
 	struct ipc_out	*o;
+	struct ipc_wait	*w;
 
 	if (chan == NULL) {
 		return;
+	}
+	while ((w = TAILQ_FIRST(&chan->waits)) != NULL) {
+		ipc_wait_end(w, -EPIPE);
 	}
 	while ((o = STAILQ_FIRST(&chan->out)) != NULL) {
 		STAILQ_REMOVE_HEAD(&chan->out, entry);
@@ -377,6 +583,13 @@ int
 ipc_chan_send(struct ipc_chan *chan, uint16_t type, uint64_t tag,
     const void *payload, size_t len, int fd)
 {
+	return ipc_chan_sendf(chan, type, tag, 0, payload, len, fd);
+}
+
+static int
+ipc_chan_sendf(struct ipc_chan *chan, uint16_t type, uint64_t tag,
+    uint32_t flags, const void *payload, size_t len, int fd)
+{
 	struct ipc_hdr	 hdr;
 	struct ipc_out	*o;
 	int		 r, memfd = -1;
@@ -392,6 +605,7 @@ ipc_chan_send(struct ipc_chan *chan, uint16_t type, uint64_t tag,
 	hdr.type = type;
 	hdr.len = (uint32_t)len;
 	hdr.tag = tag;
+	hdr.flags = flags;
 	if (len > IPC_MAX_PAYLOAD) {
 		if (fd != -1) {
 			return -EINVAL;
@@ -399,7 +613,7 @@ ipc_chan_send(struct ipc_chan *chan, uint16_t type, uint64_t tag,
 		if ((memfd = ipc_memfd_make(payload, len)) < 0) {
 			return memfd;
 		}
-		hdr.flags = IPC_F_MEMFD;
+		hdr.flags |= IPC_F_MEMFD;
 		fd = memfd;
 		len = 0;
 	}
@@ -438,70 +652,118 @@ ipc_chan_send(struct ipc_chan *chan, uint16_t type, uint64_t tag,
 	return 0;
 }
 
-void *
-ipc_push_encode(const struct ipc_push *m, size_t *ret_len)
+int
+ipc_chan_reply(struct ipc_chan *chan, uint64_t tag, const void *payload,
+    size_t len)
 {
-	struct ipc_ch_push	*p;
-	size_t			 len;
-	char			*q;
-
-	len = sizeof *p + m->channel_len + m->route_len + m->uid_len +
-	    m->body_len;
-	if (len > IPC_MAX_MESSAGE || m->channel_len > UINT16_MAX ||
-	    m->route_len > UINT16_MAX || m->uid_len > UINT16_MAX) {
-		return NULL;
+	if (tag == 0) {
+		return 0;
 	}
-	p = xcalloc(1, len);
-	p->exclude = m->exclude;
-	p->from = m->from;
-	p->channel_len = (uint16_t)m->channel_len;
-	p->route_len = (uint16_t)m->route_len;
-	p->uid_len = (uint16_t)m->uid_len;
-	p->body_len = (uint32_t)m->body_len;
-	q = (char *)(p + 1);
-	memcpy(q, m->channel, m->channel_len);
-	q += m->channel_len;
-	memcpy(q, m->route, m->route_len);
-	q += m->route_len;
-	if (m->uid_len > 0) {
-		memcpy(q, m->uid, m->uid_len);
-		q += m->uid_len;
-	}
-	memcpy(q, m->body, m->body_len);
-	*ret_len = len;
-	return p;
+	return ipc_chan_send(chan, IPC_REPLY, tag, payload, len, -1);
 }
 
 int
-ipc_push_decode(const void *payload, size_t len, struct ipc_push *ret)
+ipc_chan_reply_part(struct ipc_chan *chan, uint64_t tag,
+    const void *payload, size_t len)
 {
-	struct ipc_ch_push	 p;
-	const char		*q;
-
-	if (len < sizeof p) {
-		return -EBADMSG;
+	if (tag == 0) {
+		return 0;
 	}
-	memcpy(&p, payload, sizeof p);
-	if (len != sizeof p + p.channel_len + p.route_len + p.uid_len +
-	    p.body_len) {
-		return -EBADMSG;
-	}
-	q = (const char *)payload + sizeof p;
-	ret->exclude = p.exclude;
-	ret->from = p.from;
-	ret->channel = q;
-	ret->channel_len = p.channel_len;
-	ret->route = q += p.channel_len;
-	ret->route_len = p.route_len;
-	ret->uid = q += p.route_len;
-	ret->uid_len = p.uid_len;
-	ret->body = q + p.uid_len;
-	ret->body_len = p.body_len;
-	return 0;
+	return ipc_chan_send(chan, IPC_REPLY_PART, tag, payload, len, -1);
 }
 
 size_t
 ipc_chan_queued(const struct ipc_chan *chan)
 {
 	return chan->queued;
+}
+
+uint64_t
+ipc_chan_errors(const struct ipc_chan *chan)
+{
+	return chan->errors;
+}
+
+static void
+ipc_request_free(struct ipc_request *req)
+{
+	size_t	 i;
+
+	for (i = 0; i < req->n; i++) {
+		if (req->waits[i].chan != NULL) {
+			TAILQ_REMOVE(&req->waits[i].chan->waits,
+			    &req->waits[i], entry);
+		}
+		free(req->waits[i].data);
+	}
+	event_free(req->ev);
+	free(req);
+}
+
+/* The timeout, or every channel has answered. */
+static void
+ipc_request_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipc_request	*req = arg;
+	struct ipc_answer	*answers;
+	size_t			 i;
+
+	answers = xcalloc(req->n + 1, sizeof *answers);
+	for (i = 0; i < req->n; i++) {
+		answers[i].status = req->waits[i].chan != NULL ? -ETIMEDOUT :
+		    req->waits[i].status;
+		if (answers[i].status == 0) {
+			answers[i].data = req->waits[i].data;
+			answers[i].len = req->waits[i].len;
+		}
+	}
+	req->cb(answers, req->n, req->arg);
+	free(answers);
+	ipc_request_free(req);
+}
+
+struct ipc_request *
+ipc_request(struct event_base *base, struct ipc_chan *const *chans,
+    size_t n, uint16_t type, const void *payload, size_t len,
+    uint64_t timeout_ms, ipc_request_cb cb, void *arg)
+{
+	struct ipc_request	*req;
+	struct ipc_wait		*w;
+	struct timeval		 tv;
+	size_t			 i;
+
+	req = xcalloc(1, sizeof *req + n * sizeof *req->waits);
+	req->ev = evtimer_new(base, ipc_request_done, req);
+	req->tag = ++ipc_next_tag;
+	req->n = n;
+	req->left = n + 1;	/* held until every send is done */
+	req->cb = cb;
+	req->arg = arg;
+	for (i = 0; i < n; i++) {
+		w = &req->waits[i];
+		w->req = req;
+		w->chan = chans[i];
+		TAILQ_INSERT_TAIL(&chans[i]->waits, w, entry);
+	}
+	for (i = 0; i < n; i++) {
+		w = &req->waits[i];
+		/* A failed send may have ended the wait already. */
+		if (w->chan != NULL && ipc_chan_send(w->chan, type, req->tag,
+		    payload, len, -1) != 0 && w->chan != NULL) {
+			ipc_wait_end(w, -EPIPE);
+		}
+	}
+	tv.tv_sec = (time_t)(timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	evtimer_add(req->ev, &tv);
+	ipc_request_answered(req);
+	return req;
+}
+
+void
+ipc_request_cancel(struct ipc_request *req)
+{
+	if (req != NULL) {
+		ipc_request_free(req);
+	}
 }

@@ -3,8 +3,10 @@
 
 /*
  * shaddockctl: sends one command to the admin socket of shaddockd and
- * prints the answer. Exit status: 0 when the command succeeded, 1 when the
- * server answered with an error, 2 when the server could not be reached.
+ * prints the answer. It knows no command but "status" (show info): the
+ * server has the list, which `shaddockctl help` prints. Exit status: 0
+ * when the command succeeded, 1 when the server answered with an error,
+ * 2 when the server could not be reached.
  */
 
 #include "config.h"
@@ -32,10 +34,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: shaddockctl [-s socket] [-c config] "
 	    "command [argument ...]\n"
-	    "commands: help, status, show info|workers|listeners|stat|"
-	    "sessions [json],\n"
-	    "          reload, kick session ID [REASON], kick uid UID "
-	    "[REASON], broadcast ROUTE JSON\n");
+	    "       shaddockctl help: the commands of the running server\n");
 	exit(2);
 }
 

@@ -9,10 +9,14 @@
  * member may carry a "leave push" that the master sends to the rest of
  * the channel when the member's session closes or its worker dies.
  * Per-sender order holds: one worker's messages travel one FIFO channel.
+ * A worker speaks only for its own sessions (an id's high half is its
+ * serial), so nothing it sends can leave members the master would never
+ * clean up. `show channels` is here.
  */
 
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,19 +63,9 @@ struct msession {
 	TAILQ_HEAD(, mmember)	 members;
 };
 
+/* Zero is an empty map (hmap_init), so they need no set-up. */
 static struct hmap	 channels;	/* name -> mchannel */
 static struct hmap	 sessions;	/* 8-byte id -> msession */
-static bool		 hub_ready;
-
-static void
-hub_init(void)
-{
-	if (!hub_ready) {
-		hmap_init(&channels);
-		hmap_init(&sessions);
-		hub_ready = true;
-	}
-}
 
 static struct msession *
 hub_session(uint64_t id, bool create)
@@ -135,12 +129,12 @@ static void
 hub_forward(struct mchannel *ch, uint32_t from, const void *payload,
     size_t len)
 {
-	struct worker	*w;
+	struct child	*c;
 
-	TAILQ_FOREACH(w, &master->workers, entry) {
-		if (w->serial != from && w->state != WORKER_EXITING &&
-		    hub_has_members(ch, w->serial)) {
-			ipc_chan_send(w->chan, IPC_CH_DELIVER, 0, payload, len,
+	TAILQ_FOREACH(c, &master->children, entry) {
+		if (c->serial != from && c->state != CHILD_EXITING &&
+		    hub_has_members(ch, c->serial)) {
+			ipc_chan_send(c->chan, IPC_CH_DELIVER, 0, payload, len,
 			    -1);
 		}
 	}
@@ -214,58 +208,71 @@ hub_free(struct mchannel *ch)
 	free(ch);
 }
 
-static void
-hub_reply(struct worker *w, uint64_t tag, json_t *j)
+/*
+ * True when <c> may speak for session <id>: its serial is the id's high
+ * half. A worker can only join, leave or close its own sessions, so what
+ * it sends cannot strand members the master would never clean up.
+ */
+static bool
+hub_owns(const struct child *c, uint64_t id)
 {
-	char	*s = json_dumps(j, JSON_COMPACT);
-
-	json_decref(j);
-	if (strlen(s) > IPC_MAX_MESSAGE) {
-		free(s);
-		s = xstrdup("{\"ok\":false,\"error\":\"too many members\"}");
-	}
-	ipc_chan_send(w->chan, IPC_CH_JOINED, tag, s, strlen(s), -1);
-	free(s);
+	return (uint32_t)(id >> 32) == c->serial;
 }
 
 static void
-hub_join(struct worker *w, uint64_t tag, const uint8_t *payload,
-    size_t len)
+hub_joined(struct child *c, uint64_t tag, enum ipc_join_status status,
+    const struct mchannel *ch)
 {
-	const struct ipc_ch_join	*j = (const void *)payload;
-	const char			*name, *uid, *lr, *lb;
-	struct mchannel			*ch;
-	struct mmember			*m;
-	struct msession			*s;
-	json_t				*uids;
+	const struct mmember	*m;
+	const char		**uids = NULL;
+	size_t			 n = 0, len;
+	void			*p;
 
-	if (len < sizeof *j || len != sizeof *j + j->channel_len +
-	    j->uid_len + j->leave_route_len + j->leave_body_len ||
-	    j->channel_len == 0) {
-		hub_reply(w, tag, json_pack("{s:b, s:s}", "ok", 0,
-		    "error", "bad request"));
-		return;
-	}
-	name = (const char *)(j + 1);
-	uid = name + j->channel_len;
-	lr = uid + j->uid_len;
-	lb = lr + j->leave_route_len;
-	ch = hmap_get(&channels, name, j->channel_len);
-	if (ch != NULL && j->unique_uid) {
+	if (status == IPC_JOIN_OK) {
+		uids = xcalloc(ch->n + 1, sizeof *uids);
 		TAILQ_FOREACH(m, &ch->members, in_channel) {
-			if (strlen(m->uid) == j->uid_len &&
-			    memcmp(m->uid, uid, j->uid_len) == 0) {
-				hub_reply(w, tag, json_pack("{s:b, s:s}",
-				    "ok", 0, "error", "duplicate uid"));
-				return;
+			uids[n++] = m->uid;
+		}
+	}
+	p = ipc_joined_encode(status, uids, n, &len);
+	free(uids);
+	if (p == NULL) {
+		p = ipc_joined_encode(IPC_JOIN_TOO_LARGE, NULL, 0, &len);
+	}
+	ipc_chan_reply(c->chan, tag, p, len);
+	free(p);
+}
+
+/* IPC_CH_JOIN: admits a session to a channel; the answer lists the uids. */
+int
+hub_msg_join(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	struct child		*c = arg;
+	struct ipc_join		 j;
+	struct mchannel		*ch;
+	struct mmember		*m;
+	struct msession		*s;
+
+	if (ipc_join_decode(msg->payload, msg->len, &j) != 0 ||
+	    !hub_owns(c, j.session)) {
+		return -EBADMSG;
+	}
+	ch = hmap_get(&channels, j.channel, j.channel_len);
+	if (ch != NULL && j.unique_uid) {
+		TAILQ_FOREACH(m, &ch->members, in_channel) {
+			if (strlen(m->uid) == j.uid_len &&
+			    memcmp(m->uid, j.uid, j.uid_len) == 0) {
+				hub_joined(c, msg->tag, IPC_JOIN_DUPLICATE,
+				    NULL);
+				return 0;
 			}
 		}
 	}
-	s = hub_session(j->session, true);
+	s = hub_session(j.session, true);
 	if (ch == NULL) {
 		ch = xcalloc(1, sizeof *ch);
-		ch->name = xstrndup(name, j->channel_len);
-		ch->len = j->channel_len;
+		ch->name = xstrndup(j.channel, j.channel_len);
+		ch->len = j.channel_len;
 		TAILQ_INIT(&ch->members);
 		hmap_put(&channels, ch->name, ch->len, ch);
 	}
@@ -278,43 +285,46 @@ hub_join(struct worker *w, uint64_t tag, const uint8_t *payload,
 		m = xcalloc(1, sizeof *m);
 		m->ch = ch;
 		m->s = s;
-		m->uid = xstrndup(uid, j->uid_len);
-		if (j->leave_route_len > 0) {
-			m->leave_route = xstrndup(lr, j->leave_route_len);
-			m->leave_body = xstrndup(lb, j->leave_body_len);
+		m->uid = xstrndup(j.uid, j.uid_len);
+		if (j.leave_route_len > 0) {
+			m->leave_route = xstrndup(j.leave_route,
+			    j.leave_route_len);
+			m->leave_body = xstrndup(j.leave_body,
+			    j.leave_body_len);
 		}
 		TAILQ_INSERT_TAIL(&ch->members, m, in_channel);
 		TAILQ_INSERT_TAIL(&s->members, m, in_session);
 		ch->n++;
 		hub_count(ch, s->serial, 1);
 	}
-	uids = json_array();
-	TAILQ_FOREACH(m, &ch->members, in_channel) {
-		json_array_append_new(uids, json_string(m->uid));
-	}
-	hub_reply(w, tag, json_pack("{s:b, s:o}", "ok", 1, "uids", uids));
+	hub_joined(c, msg->tag, IPC_JOIN_OK, ch);
+	return 0;
 }
 
-static void
-hub_leave(const uint8_t *payload, size_t len)
+/* IPC_CH_LEAVE: a session leaves a channel (its leave push goes out). */
+int
+hub_msg_leave(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
-	const struct ipc_ch_leave	*l = (const void *)payload;
-	struct msession			*s;
-	struct mmember			*m;
+	struct msession		*s;
+	struct mmember		*m;
+	const char		*name;
+	size_t			 len;
+	uint64_t		 id;
 
-	if (len < sizeof *l || len != sizeof *l + l->channel_len) {
-		return;
+	if (ipc_leave_decode(msg->payload, msg->len, &id, &name, &len) != 0 ||
+	    !hub_owns(arg, id)) {
+		return -EBADMSG;
 	}
-	if ((s = hub_session(l->session, false)) == NULL) {
-		return;
+	if ((s = hub_session(id, false)) == NULL) {
+		return 0;
 	}
 	TAILQ_FOREACH(m, &s->members, in_session) {
-		if (m->ch->len == l->channel_len &&
-		    memcmp(m->ch->name, l + 1, l->channel_len) == 0) {
+		if (m->ch->len == len && memcmp(m->ch->name, name, len) == 0) {
 			hub_member_free(m, true);
-			return;
+			return 0;
 		}
 	}
+	return 0;
 }
 
 /* A session closed: it leaves every channel, with its leave pushes. */
@@ -337,81 +347,79 @@ hub_session_closed(uint64_t id)
 	}
 }
 
-/* A worker's push: relayed as it came to the other workers with members. */
-static void
-hub_push(struct worker *w, const uint8_t *payload, size_t len)
+int
+hub_msg_session_closed(struct ipc_chan *chan, struct ipc_msg *msg,
+    void *arg)
 {
+	struct ipc_session_closed	 sc;
+
+	memcpy(&sc, msg->payload, sizeof sc);
+	if (!hub_owns(arg, sc.session)) {
+		return -EBADMSG;
+	}
+	hub_session_closed(sc.session);
+	return 0;
+}
+
+/*
+ * IPC_CH_PUSH: relayed as it came to the other workers with members; the
+ * sender has delivered to its own.
+ */
+int
+hub_msg_push(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
+{
+	struct child		*c = arg;
 	struct ipc_push		 push;
 	struct mchannel		*ch;
 
-	if (ipc_push_decode(payload, len, &push) != 0) {
-		return;
+	if (ipc_push_decode(msg->payload, msg->len, &push) != 0) {
+		return -EBADMSG;
 	}
 	ch = hmap_get(&channels, push.channel, push.channel_len);
 	if (ch != NULL) {
-		hub_forward(ch, w->serial, payload, len);
+		hub_forward(ch, c->serial, msg->payload, msg->len);
 	}
+	return 0;
 }
 
-static void
-hub_destroy(const char *name, size_t len)
+/* IPC_CH_DESTROY: the channel goes, on every worker. */
+int
+hub_msg_destroy(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct mchannel	*ch;
 
-	if ((ch = hmap_get(&channels, name, len)) == NULL) {
-		return;
+	if ((ch = hmap_get(&channels, (const char *)msg->payload,
+	    msg->len)) == NULL) {
+		return 0;
 	}
 	hub_free(ch);
-	spawn_broadcast(IPC_CH_DROP, name, len);
+	child_send_all(IPC_CH_DROP, msg->payload, msg->len);
+	return 0;
 }
 
-/* Handles a channel message from worker <w>; false if not one. */
-bool
-hub_message(struct worker *w, const struct ipc_hdr *hdr,
-    const void *payload)
+/* IPC_KICK_ALL: a worker kicked a uid; the others kick it too. */
+int
+hub_msg_kick_all(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
-	const struct ipc_kick	*k = payload;
-	struct worker		*o;
-	uint64_t		 id;
+	struct ipc_kick_msg	 k;
+	struct child		*o;
 
-	hub_init();
-	switch (hdr->type) {
-	case IPC_CH_JOIN:
-		hub_join(w, hdr->tag, payload, hdr->len);
-		return true;
-	case IPC_CH_LEAVE:
-		hub_leave(payload, hdr->len);
-		return true;
-	case IPC_CH_PUSH:
-		hub_push(w, payload, hdr->len);
-		return true;
-	case IPC_CH_DESTROY:
-		hub_destroy(payload, hdr->len);
-		return true;
-	case IPC_SESSION_CLOSED:
-		if (hdr->len == sizeof id) {
-			memcpy(&id, payload, sizeof id);
-			hub_session_closed(id);
-		}
-		return true;
-	case IPC_KICK_ALL:
-		if (hdr->len < sizeof *k) {
-			return true;
-		}
-		TAILQ_FOREACH(o, &master->workers, entry) {
-			if (o != w) {
-				ipc_chan_send(o->chan, IPC_KICK, 0, payload,
-				    hdr->len, -1);
-			}
-		}
-		return true;
+	if (ipc_kick_decode(msg->payload, msg->len, &k) != 0 ||
+	    k.session != 0) {
+		return -EBADMSG;
 	}
-	return false;
+	TAILQ_FOREACH(o, &master->children, entry) {
+		if (o != arg && o->state != CHILD_EXITING) {
+			ipc_chan_send(o->chan, IPC_KICK, 0, msg->payload,
+			    msg->len, -1);
+		}
+	}
+	return 0;
 }
 
-/* Worker <serial> is gone: its sessions leave every channel. */
+/* The child <serial> is gone: its sessions leave every channel. */
 void
-hub_worker_gone(uint32_t serial)
+hub_child_gone(uint32_t serial)
 {
 	struct hmap_entry	*e, *next;
 	struct msession		*s;
@@ -419,7 +427,6 @@ hub_worker_gone(uint32_t serial)
 	uint64_t		*ids = NULL;
 	size_t			 n = 0, i;
 
-	hub_init();
 	/* Collect first: leaving changes the map. */
 	for (e = hmap_first(&sessions, &iter); e != NULL; e = next) {
 		next = hmap_next(&sessions, e, &iter);
@@ -439,33 +446,51 @@ hub_worker_gone(uint32_t serial)
 	free(ids);
 }
 
-/*
- * The channels as JSON for `show channels`: name, member count and the
- * members' uids, sorted by name. A new reference, the caller's.
- */
-json_t *
-hub_list(void)
+static int
+hub_name_cmp(const void *a, const void *b)
+{
+	const struct mchannel	*x = *(const struct mchannel *const *)a;
+	const struct mchannel	*y = *(const struct mchannel *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* show channels: name, member count and the members' uids, by name. */
+static void
+hub_show_channels(struct admin_call *call)
 {
 	struct hmap_entry	*e;
-	struct mchannel		*ch;
+	struct mchannel		**sorted;
 	struct mmember		*m;
 	json_t			*list, *uids;
-	size_t			 iter;
+	size_t			 iter, n = 0, i;
 
-	hub_init();
-	list = json_array();
+	sorted = xcalloc(channels.n + 1, sizeof *sorted);
 	for (e = hmap_first(&channels, &iter); e != NULL;
 	    e = hmap_next(&channels, e, &iter)) {
-		ch = e->value;
-		uids = json_array();
-		TAILQ_FOREACH(m, &ch->members, in_channel) {
-			json_array_append_new(uids, json_string(m->uid));
-		}
-		json_array_append_new(list, json_pack("{s:s, s:I, s:o}", "name",
-		    ch->name, "members", (json_int_t)ch->n, "uids", uids));
+		sorted[n++] = e->value;
 	}
-	return list;
+	qsort(sorted, n, sizeof *sorted, hub_name_cmp);
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		uids = json_array();
+		TAILQ_FOREACH(m, &sorted[i]->members, in_channel) {
+			json_array_append_new(uids, admin_json_string(m->uid,
+			    strlen(m->uid)));
+		}
+		json_array_append_new(list, json_pack("{s:o, s:I, s:o}", "name",
+		    admin_json_string(sorted[i]->name, sorted[i]->len),
+		    "members", (json_int_t)sorted[i]->n, "uids", uids));
+	}
+	free(sorted);
+	admin_answer(call, json_pack("{s:o}", "channels", list));
 }
+
+static const struct admin_cmd hub_cmds[] = {
+	{ "show channels", NULL, 0, "every channel with its members' uids",
+	  hub_show_channels },
+};
+ADMIN_COMMANDS(hub_cmds)
 
 /* Counts for show stat: channels and members, held by the master. */
 void
@@ -475,26 +500,10 @@ hub_counts(uint64_t *ret_channels, uint64_t *ret_members)
 	size_t			 iter;
 	uint64_t		 members = 0;
 
-	hub_init();
 	for (e = hmap_first(&channels, &iter); e != NULL;
 	    e = hmap_next(&channels, e, &iter)) {
 		members += ((struct mchannel *)e->value)->n;
 	}
 	*ret_channels = channels.n;
 	*ret_members = members;
-}
-
-void
-hub_free_all(void)
-{
-	struct hmap_entry	*e;
-	size_t			 iter;
-
-	hub_init();
-	while ((e = hmap_first(&channels, &iter)) != NULL) {
-		hub_free(e->value);
-	}
-	hmap_finish(&channels);
-	hmap_finish(&sessions);
-	hub_ready = false;
 }

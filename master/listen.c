@@ -8,7 +8,7 @@
  * socket and the connections in its accept queue are never reset. In
  * shared mode, and for sockets systemd passed in, one socket serves every
  * slot. A reload keeps the sockets of every listener whose address is
- * unchanged and binds only new addresses.
+ * unchanged and binds only new addresses. `show listeners` is here.
  */
 
 #include "config.h"
@@ -86,7 +86,7 @@ listen_bind_one(const struct listener *l, bool reuseport, char *err,
  * missing ones are added; listen_trim() closes those of removed slots.
  * Returns 0 or -1 with a reason in <err>.
  */
-int
+static int
 listen_open(struct listener *l, size_t n_slots, bool reuseport, char *err,
     size_t errlen)
 {
@@ -130,7 +130,7 @@ listen_trim(struct listener *l, size_t n_slots)
 	}
 }
 
-void
+static void
 listen_close(struct listener *l)
 {
 	const struct sockaddr_un	*sun;
@@ -227,6 +227,30 @@ listen_adopt_systemd(void)
 	log_info("systemd passed %d listening socket%s", n, n == 1 ? "" :
 	    "s");
 }
+
+/* show listeners: each listener and the sockets the master holds. */
+static void
+listen_show(struct admin_call *call)
+{
+	struct listener	*l;
+	json_t		*list = json_array();
+	size_t		 i;
+
+	for (i = 0; i < master->n_listeners; i++) {
+		l = &master->listeners[i];
+		json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:b, "
+		    "s:b}", "name", l->name, "address", l->address, "sockets",
+		    (json_int_t)l->n_fds, "shared", l->shared, "systemd",
+		    l->adopted));
+	}
+	admin_answer(call, json_pack("{s:o}", "listeners", list));
+}
+
+static const struct admin_cmd listen_cmds[] = {
+	{ "show listeners", NULL, 0, "the listeners and their sockets",
+	  listen_show },
+};
+ADMIN_COMMANDS(listen_cmds)
 
 /*
  * Builds the listener table for <conf>: listeners whose address is in the

@@ -14,8 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +22,7 @@
 
 #include <event2/event.h>
 
-#include "common/dict.h"
 #include "common/log.h"
-#include "common/sdnotify.h"
 #include "common/xmalloc.h"
 #include "master/master.h"
 
@@ -51,43 +47,6 @@ libevent_log(int severity, const char *msg)
 		log_debug("libevent: %s", msg);
 		break;
 	}
-}
-
-/* Checks what the workers will load, so -t and reloads catch it. */
-int
-main_check_files(const struct conf *conf, char **ret_errors)
-{
-	struct dict	 d;
-	char		 err[512];
-
-	*ret_errors = NULL;
-	if (*conf->user != '\0' && getpwnam(conf->user) == NULL) {
-		xasprintf(ret_errors, "%s: user: no user named \"%s\"\n",
-		    conf->path, conf->user);
-		return -EINVAL;
-	}
-	if (*conf->group != '\0' && getgrnam(conf->group) == NULL) {
-		xasprintf(ret_errors, "%s: group: no group named \"%s\"\n",
-		    conf->path, conf->group);
-		return -EINVAL;
-	}
-	if (*conf->admin_group != '\0' && getgrnam(conf->admin_group) ==
-	    NULL) {
-		xasprintf(ret_errors, "%s: admin_group: no group named "
-		    "\"%s\"\n", conf->path, conf->admin_group);
-		return -EINVAL;
-	}
-	if (!conf->use_dict || *conf->dictionary == '\0') {
-		return 0;
-	}
-	memset(&d, 0, sizeof d);
-	if (dict_init(&d, NULL, 0, conf->dictionary, err, sizeof err) != 0) {
-		xasprintf(ret_errors, "%s: dictionary: %s\n", conf->path, err);
-		dict_finish(&d);
-		return -EINVAL;
-	}
-	dict_finish(&d);
-	return 0;
 }
 
 static int
@@ -225,7 +184,7 @@ main(int argc, char **argv)
 	log_open('M', LOG_LEVEL_INFO, NULL);
 
 	if (conf_load(path, &conf, &errors) != 0 ||
-	    main_check_files(conf, &errors) != 0) {
+	    master_check_files(conf, &errors) != 0) {
 		print_errors(errors);
 		free(errors);
 		conf_free(conf);
@@ -274,9 +233,8 @@ main(int argc, char **argv)
 	master->started_ms = now_ms();
 	master->admin_fd = -1;
 	master->metrics_fd = -1;
-	TAILQ_INIT(&master->workers);
+	TAILQ_INIT(&master->children);
 	TAILQ_INIT(&master->admin_clients);
-	TAILQ_INIT(&master->gathers);
 	if ((master->base = event_base_new()) == NULL) {
 		fatalx("event_base_new failed");
 	}

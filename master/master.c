@@ -2,16 +2,16 @@
 /* Copyright (c) 2026 The shaddock authors */
 
 /*
- * The master's run time: signals, the once-a-second supervision tick,
- * reload and stop. A reload parses and checks the new file first and
- * changes nothing when it is bad; otherwise it reconciles the listeners,
- * forks a new generation into every slot and lets spawn.c hand each slot
- * over as its new worker reports ready.
+ * The master's run time: signals, the once-a-second supervision tick, the
+ * systemd watchdog, the first start and the stop, and `show info`. Reload
+ * is reload.c's; the children and their slots are child.c's and slot.c's.
  */
 
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,31 +21,80 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
+#include "common/dict.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
 #include "common/xmalloc.h"
 #include "master/master.h"
 
-#define RELOAD_READY_TIMEOUT_MS	15000
-
 struct master	*master;
 
-const char *
-worker_state_name(enum worker_state state)
+/*
+ * Checks what the workers will load (users, groups, the dictionary), so
+ * -t and a reload catch it. Returns 0, or -EINVAL with the errors in
+ * <ret_errors> (the caller's to free).
+ */
+int
+master_check_files(const struct conf *conf, char **ret_errors)
 {
-	switch (state) {
-	case WORKER_STARTING:
-		return "starting";
-	case WORKER_READY:
-		return "ready";
-	case WORKER_DRAINING:
-		return "draining";
-	case WORKER_EXITING:
-		return "exiting";
+	struct dict	 d;
+	char		 err[512];
+
+	*ret_errors = NULL;
+	if (*conf->user != '\0' && getpwnam(conf->user) == NULL) {
+		xasprintf(ret_errors, "%s: user: no user named \"%s\"\n",
+		    conf->path, conf->user);
+		return -EINVAL;
 	}
-	return "unknown";
+	if (*conf->group != '\0' && getgrnam(conf->group) == NULL) {
+		xasprintf(ret_errors, "%s: group: no group named \"%s\"\n",
+		    conf->path, conf->group);
+		return -EINVAL;
+	}
+	if (*conf->admin_group != '\0' && getgrnam(conf->admin_group) ==
+	    NULL) {
+		xasprintf(ret_errors, "%s: admin_group: no group named "
+		    "\"%s\"\n", conf->path, conf->admin_group);
+		return -EINVAL;
+	}
+	if (!conf->use_dict || *conf->dictionary == '\0') {
+		return 0;
+	}
+	memset(&d, 0, sizeof d);
+	if (dict_init(&d, NULL, 0, conf->dictionary, err, sizeof err) != 0) {
+		xasprintf(ret_errors, "%s: dictionary: %s\n", conf->path, err);
+		dict_finish(&d);
+		return -EINVAL;
+	}
+	dict_finish(&d);
+	return 0;
 }
+
+/* show info: the master itself. */
+static void
+master_show_info(struct admin_call *call)
+{
+	admin_answer(call, json_pack("{s:I, s:s, s:f, s:I, s:I, s:s, s:I, "
+	    "s:s, s:b}",
+	    "pid", (json_int_t)master->pid,
+	    "version", SHADDOCK_VERSION,
+	    "uptime", (double)(now_ms() - master->started_ms) / 1000.0,
+	    "generation", (json_int_t)master->generation,
+	    "workers", (json_int_t)master->n_slots,
+	    "config", master->conf_path,
+	    "reloads", (json_int_t)master->reloads,
+	    "accept", master->conf->accept == CONF_ACCEPT_REUSEPORT ?
+	    "reuseport" : "shared",
+	    "stopping", master->stopping));
+}
+
+static const struct admin_cmd master_cmds[] = {
+	{ "show info", NULL, 0, "pid, version, uptime, generation, workers, "
+	  "config, reloads, accept mode", master_show_info },
+};
+ADMIN_COMMANDS(master_cmds)
 
 /* Sends READY=1 with a STATUS line to systemd. */
 void
@@ -75,116 +124,6 @@ master_log_errors(const char *prefix, const char *errors)
 	}
 }
 
-/* Ends a reload that changed nothing; <why> is logged unless <logged>. */
-static void
-master_reload_failed(const char *why, bool logged)
-{
-	char	*text;
-
-	xasprintf(&text, "reload failed: %s", why);
-	if (!logged) {
-		master_log_errors("", text);
-	}
-	sdnotifyf("READY=1\nSTATUS=%s", text);
-	admin_reload_done(false, text);
-	free(text);
-}
-
-/* A setting a reload cannot change: keep the running value, and say so. */
-static void
-master_keep(char **value, const char *running, const char *name)
-{
-	if (strcmp(*value, running) == 0) {
-		return;
-	}
-	log_warn("reload: changing %s needs a restart; keeping %s", name,
-	    running);
-	free(*value);
-	*value = xstrdup(running);
-}
-
-/*
- * Reloads the configuration. A bad file or a listener that cannot be
- * bound leaves everything as it was. Admin clients waiting for the
- * result are answered when the new generation serves.
- */
-void
-master_reload(void)
-{
-	struct conf	*conf = NULL, *old;
-	struct listener	*ls;
-	char		*errors, err[512], *first;
-	size_t		 n, i, nl;
-
-	if (master->stopping) {
-		admin_reload_done(false, "reload failed: the server is "
-		    "stopping");
-		return;
-	}
-	if (master->reloading) {
-		/* Queued waiters get the result of the running reload. */
-		log_info("reload already in progress");
-		return;
-	}
-	sdnotifyf("RELOADING=1\nMONOTONIC_USEC=%ju\nSTATUS=reloading",
-	    (uintmax_t)now_us());
-	log_info("reloading %s", master->conf_path);
-	if (conf_load(master->conf_path, &conf, &errors) != 0 ||
-	    main_check_files(conf, &errors) != 0) {
-		if (errors == NULL) {
-			errors = xstrdup("unknown error");
-		}
-		/* The first error is the answer; the log has them all. */
-		master_log_errors("reload: ", errors);
-		nl = strcspn(errors, "\n");
-		first = xstrndup(errors, nl);
-		master_reload_failed(first, true);
-		free(first);
-		free(errors);
-		conf_free(conf);
-		return;
-	}
-	if (conf->accept != master->conf->accept) {
-		master_reload_failed("changing accept needs a restart", false);
-		conf_free(conf);
-		return;
-	}
-	if (listen_reconcile(conf, &ls, &n, err, sizeof err) != 0) {
-		master_reload_failed(err, false);
-		conf_free(conf);
-		return;
-	}
-	master->listeners = ls;
-	master->n_listeners = n;
-	master_keep(&conf->admin_socket, master->conf->admin_socket,
-	    "admin_socket");
-	master_keep(&conf->runtime_dir, master->conf->runtime_dir,
-	    "runtime_dir");
-	master_keep(&conf->pid_file, master->conf->pid_file, "pid_file");
-	if (strcmp(conf->admin_group, master->conf->admin_group) != 0) {
-		admin_set_group(conf->admin_group);
-	}
-	old = master->conf;
-	master->conf = conf;
-	log_set_level((enum log_level)conf->log_level);
-	if (strcmp(conf->log_file, old->log_file) != 0) {
-		log_open('M', (enum log_level)conf->log_level, conf->log_file);
-	}
-	conf_free(old);
-	metrics_close();
-	metrics_open();
-
-	master->reloads++;
-	master->generation++;
-	master->reloading = true;
-	master->reload_deadline_ms = now_ms() + RELOAD_READY_TIMEOUT_MS;
-	spawn_resize_slots(conf->workers);
-	for (i = 0; i < master->n_slots; i++) {
-		master->slots[i].crashes = 0;
-		spawn_worker((int)i);
-	}
-}
-
 /*
  * Stops the server: every worker drains for shutdown_timeout (kicking
  * what remains) or, when <fast>, kicks everyone at once; the loop ends
@@ -193,8 +132,7 @@ master_reload(void)
 void
 master_stop(bool fast)
 {
-	struct worker	*w, *tw;
-	size_t		 i;
+	struct child	*c, *tc;
 
 	if (master->stopping && (!fast || master->fast_stop)) {
 		return;
@@ -203,26 +141,18 @@ master_stop(bool fast)
 	master->fast_stop = fast;
 	sdnotify("STOPPING=1\nSTATUS=stopping");
 	log_info("%s stop: %zu workers", fast ? "fast" : "graceful",
-	    spawn_live_workers());
-	for (i = 0; i < master->n_slots; i++) {
-		if (master->slots[i].respawn != NULL) {
-			evtimer_del(master->slots[i].respawn);
-		}
-	}
-	TAILQ_FOREACH_SAFE(w, &master->workers, entry, tw) {
+	    child_count());
+	slot_cancel_respawns();
+	TAILQ_FOREACH_SAFE(c, &master->children, entry, tc) {
 		if (fast) {
-			spawn_stop(w, "shutdown");
+			child_stop(c, "shutdown");
 		} else {
-			spawn_drain(w, master->conf->shutdown_timeout,
+			child_drain(c, master->conf->shutdown_timeout,
 			    "shutdown");
 		}
 	}
-	if (master->reloading) {
-		master->reloading = false;
-		admin_reload_done(false, "reload failed: the server is "
-		    "stopping");
-	}
-	if (TAILQ_EMPTY(&master->workers)) {
+	reload_abort("the server is stopping");
+	if (TAILQ_EMPTY(&master->children)) {
 		event_base_loopexit(master->base, NULL);
 	}
 }
@@ -230,13 +160,13 @@ master_stop(bool fast)
 static void
 master_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct worker	*w;
+	struct child	*c;
 	int		 r;
 
 	switch (sig) {
 	case SIGHUP:
 		log_info("SIGHUP: reload");
-		master_reload();
+		reload_start();
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -255,13 +185,13 @@ master_signal(evutil_socket_t sig, short what, void *arg)
 		}
 		log_info("SIGUSR1: log file reopened");
 		/* Workers may have dropped the rights to open it: pass it. */
-		TAILQ_FOREACH(w, &master->workers, entry) {
-			ipc_chan_send(w->chan, IPC_REOPEN_LOGS, 0, NULL, 0,
+		TAILQ_FOREACH(c, &master->children, entry) {
+			ipc_chan_send(c->chan, IPC_REOPEN_LOGS, 0, NULL, 0,
 			    log_fd());
 		}
 		break;
 	case SIGCHLD:
-		spawn_reap();
+		child_reap();
 		break;
 	}
 }
@@ -269,14 +199,15 @@ master_signal(evutil_socket_t sig, short what, void *arg)
 static void
 master_tick(evutil_socket_t fd, short what, void *arg)
 {
-	spawn_supervise();
+	child_supervise();
+	reload_tick();
 }
 
 /* Twice per WATCHDOG_USEC: pets systemd's watchdog while all is well. */
 static void
 master_watchdog(evutil_socket_t fd, short what, void *arg)
 {
-	if (spawn_healthy()) {
+	if (slot_all_ready()) {
 		sdnotify("WATCHDOG=1");
 	}
 }
@@ -317,9 +248,9 @@ master_run(void)
 	}
 
 	master->generation = 1;
-	spawn_resize_slots(master->conf->workers);
+	slot_resize(master->conf->workers);
 	for (i = 0; i < master->n_slots; i++) {
-		spawn_worker((int)i);
+		child_spawn((int)i);
 	}
 	event_base_dispatch(master->base);
 

@@ -5,7 +5,8 @@
  * The master process: it owns the configuration, the listening sockets,
  * the admin socket and the table of worker slots, and never serves a
  * client. Everything it does is driven by one libevent loop: signals,
- * worker exits, control-channel messages, admin commands and timers.
+ * children's exits, control-channel messages (child.c's table), admin
+ * commands (each module's table) and timers.
  */
 
 #ifndef MASTER_MASTER_H
@@ -15,6 +16,8 @@
 #include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "common/compat.h"
 #include "common/config.h"
@@ -37,49 +40,42 @@ struct listener {
 	size_t		 n_fds;
 };
 
-enum worker_state {
-	WORKER_STARTING,
-	WORKER_READY,
-	WORKER_DRAINING,
-	WORKER_EXITING,
+enum child_state {
+	CHILD_STARTING,		/* forked, not serving yet */
+	CHILD_READY,		/* serving */
+	CHILD_DRAINING,		/* not accepting; leaves when empty */
+	CHILD_EXITING,		/* told to kick everyone and exit */
 };
 
-struct worker {
-	TAILQ_ENTRY(worker)	 entry;
+/*
+ * The master's record of one worker process (the process's own state is
+ * struct worker, in worker/). It lives from the fork to the reap.
+ */
+struct child {
+	TAILQ_ENTRY(child)	 entry;
 	pid_t			 pid;
 	int			 slot;
 	uint32_t		 generation;
 	uint32_t		 serial;	/* unique; high half of session ids */
-	enum worker_state	 state;
+	enum child_state	 state;
 	struct ipc_chan		*chan;
 	uint64_t		 spawned_ms;
 	uint64_t		 heartbeat_ms;	/* last heartbeat or spawn */
 	uint64_t		 deadline_ms;	/* SIGKILL after this, or 0 */
-	struct worker_stats	 stats;
+	struct worker_stats	 stats;		/* its last heartbeat */
 };
-TAILQ_HEAD(worker_list, worker);
+TAILQ_HEAD(child_list, child);
 
+/*
+ * A worker slot: the place of one worker in every generation. Its
+ * reuseport sockets live as long as the slot.
+ */
 struct slot {
 	int		 index;
-	struct worker	*current;	/* of the newest generation, or NULL */
+	struct child	*current;	/* of the newest generation, or NULL */
 	unsigned	 crashes;	/* short-lived exits in a row */
 	uint64_t	 backoff_ms;
 	struct event	*respawn;	/* timer while backing off */
-};
-
-/* A pending request to every worker, answered when all have replied. */
-struct gather;
-typedef void (*gather_done_cb)(struct gather *g, void *arg);
-
-struct gather {
-	TAILQ_ENTRY(gather)	 entry;
-	uint64_t		 tag;
-	int			 waiting;	/* workers yet to answer */
-	char			*text;		/* concatenated replies */
-	size_t			 len;
-	gather_done_cb		 done;
-	void			*arg;
-	struct event		*timeout;
 };
 
 struct master {
@@ -91,21 +87,15 @@ struct master {
 
 	struct listener		*listeners;
 	size_t			 n_listeners;
-	int			*sd_fds;	/* from systemd, unused so far */
+	int			*sd_fds;	/* from systemd, not adopted yet */
 	int			 n_sd_fds;
 
 	struct slot		*slots;
 	size_t			 n_slots;
-	struct worker_list	 workers;
+	struct child_list	 children;
 	uint32_t		 generation;
 	uint32_t		 next_serial;
 	unsigned		 reloads;
-
-	/* A reload in progress: admin clients waiting for its result. */
-	bool			 reloading;
-	uint64_t		 reload_deadline_ms;
-	struct admin_client	*reload_waiters[16];
-	int			 n_reload_waiters;
 
 	bool			 announced;	/* READY=1 sent once at start */
 	bool			 stopping;
@@ -116,11 +106,10 @@ struct master {
 	struct event		*admin_ev;
 	TAILQ_HEAD(, admin_client) admin_clients;
 	int			 n_admin_clients;
-	TAILQ_HEAD(, gather)	 gathers;
-	uint64_t		 next_tag;
 
 	int			 metrics_fd;
 	struct event		*metrics_ev;
+	uint64_t		 control_errors;	/* refused messages */
 
 	struct event		*sig_ev[8];
 	struct event		*tick;		/* 1 s supervision timer */
@@ -132,65 +121,130 @@ extern struct master	*master;
 
 /* master.c */
 int		 master_run(void);
-void		 master_reload(void);
 void		 master_stop(bool fast);
 void		 master_log_errors(const char *prefix, const char *errors);
-const char	*worker_state_name(enum worker_state state);
 void		 master_status(const char *fmt, ...)
 		     __attribute__((format(printf, 1, 2)));
-
-/* main.c */
-int		 main_check_files(const struct conf *conf, char **ret_errors);
+int		 master_check_files(const struct conf *conf,
+		     char **ret_errors);
 
 /* listen.c */
-int		 listen_open(struct listener *l, size_t n_slots,
-		     bool reuseport, char *err, size_t errlen);
-void		 listen_close(struct listener *l);
 int		 listen_reconcile(struct conf *conf, struct listener **ret,
 		     size_t *ret_n, char *err, size_t errlen);
 void		 listen_free_all(struct listener *ls, size_t n);
 int		 listen_slot_fd(const struct listener *l, int slot);
 void		 listen_adopt_systemd(void);
 
-/* spawn.c */
-int		 spawn_worker(int slot);
-void		 spawn_reap(void);
-void		 spawn_supervise(void);
-bool		 spawn_healthy(void);
-void		 spawn_drain(struct worker *w, uint64_t timeout_ms,
+/* child.c */
+extern const struct ipc_receiver child_receiver;	/* worker to master */
+int		 child_spawn(int slot);
+void		 child_reap(void);
+void		 child_supervise(void);
+void		 child_drain(struct child *c, uint64_t timeout_ms,
 		     const char *reason);
-void		 spawn_stop(struct worker *w, const char *reason);
-void		 spawn_broadcast(uint16_t type, const void *payload,
+void		 child_stop(struct child *c, const char *reason);
+void		 child_send_all(uint16_t type, const void *payload,
 		     size_t len);
-struct worker	*spawn_find_serial(uint32_t serial);
-int		 spawn_resize_slots(size_t n);
-size_t		 spawn_live_workers(void);
-void		 spawn_worker_message(struct worker *w,
-		     const struct ipc_hdr *hdr, const void *payload, int fd);
+struct child	*child_find_serial(uint32_t serial);
+struct ipc_request *child_request(struct child *only, uint16_t type,
+		     const void *payload, size_t len, ipc_request_cb cb,
+		     void *arg);
+size_t		 child_count(void);
+const char	*child_state_name(enum child_state state);
 
-/* admin.c */
+/* slot.c */
+void		 slot_resize(size_t n);
+void		 slot_crashed(struct slot *s, const struct child *c);
+void		 slot_cancel_respawns(void);
+bool		 slot_all_ready(void);
+
+/* reload.c */
+void		 reload_start(void);
+void		 reload_child_ready(struct child *c);
+void		 reload_tick(void);
+void		 reload_abort(const char *why);
+bool		 reload_running(void);
+
+/* admin.c: the socket, and a command's answer */
+struct admin_call;
+typedef void (*admin_run_cb)(struct admin_call *call);
+typedef void (*admin_cancel_cb)(void *arg);
+
 int		 admin_open(void);
 void		 admin_close(void);
 void		 admin_set_group(const char *group);
-void		 admin_reply(struct admin_client *c, bool ok, const char *text);
-void		 admin_reload_done(bool ok, const char *text);
-struct gather	*gather_start(struct worker *only, uint16_t type,
-		     const void *payload, size_t len, gather_done_cb done,
+const char	*admin_arg(const struct admin_call *call, int i);
+char		*admin_rest(const struct admin_call *call, int i);
+void		 admin_answer(struct admin_call *call, json_t *value);
+void		 admin_fail(struct admin_call *call, const char *fmt, ...)
+		     __attribute__((format(printf, 2, 3)));
+void		 admin_wait(struct admin_call *call, admin_cancel_cb cancel,
 		     void *arg);
-void		 gather_reply(uint64_t tag, const void *payload, size_t len,
-		     bool end);
 
-/* hub.c */
-bool		 hub_message(struct worker *w, const struct ipc_hdr *hdr,
-		     const void *payload);
-void		 hub_worker_gone(uint32_t serial);
+/* admin-cmd.c: the commands, their lines and answers */
+#define ADMIN_MAX_WORDS	16	/* more are read raw */
+
+/*
+ * A command, registered by the module it belongs to. <run> answers the
+ * call with admin_answer() or admin_fail(), at once or, after
+ * admin_wait(), later. Its arguments are read during <run> only.
+ */
+struct admin_cmd {
+	const char	*words;		/* "show workers", typed as is */
+	const char	*args;		/* for help ("ID [REASON]"), or NULL */
+	int		 min_args;	/* words needed after its own */
+	const char	*help;
+	admin_run_cb	 run;
+};
+
+/* Registers a module's static table of commands before main() runs. */
+#define ADMIN_COMMANDS(table)						\
+	static void __attribute__((constructor))			\
+	table##_register(void)						\
+	{								\
+		admin_register(table, nitems(table));			\
+	}
+
+struct admin_words {
+	char		*argv[ADMIN_MAX_WORDS];
+	int		 argc;
+	bool		 json;		/* the last word was "json" */
+};
+
+void		 admin_register(const struct admin_cmd *cmds, size_t n);
+const struct admin_cmd *admin_find(char *const *argv, int argc,
+		     int *ret_words);
+char		*admin_usage_error(const struct admin_cmd *cmd);
+char		*admin_usage_of(const char *word);
+void		 admin_parse(char *line, struct admin_words *ret);
+char		*admin_rest_of(const char *raw, int words, bool json);
+int		 admin_line_find(const char *buf, size_t len, bool eof,
+		     size_t max, size_t *scanned, size_t *ret_len,
+		     size_t *ret_skip);
+char		*admin_render(const json_t *value, const char *error,
+		     bool json, size_t *ret_len);
+json_t		*admin_json_string(const char *s, size_t len);
+
+/* hub.c: control-channel handlers, each with its child as <arg> */
+int		 hub_msg_join(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 hub_msg_leave(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 hub_msg_push(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 hub_msg_destroy(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 hub_msg_session_closed(struct ipc_chan *chan,
+		     struct ipc_msg *m, void *arg);
+int		 hub_msg_kick_all(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+void		 hub_child_gone(uint32_t serial);
 void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
-void		 hub_free_all(void);
-struct json_t;
-struct json_t	*hub_list(void);
 
 /* metrics.c */
 int		 metrics_open(void);
 void		 metrics_close(void);
+void		 metrics_master_stats(struct master_stats *ret);
+void		 metrics_sum(struct worker_stats *ret);
 
 #endif

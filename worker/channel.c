@@ -4,13 +4,14 @@
 /*
  * The worker's side of channels: which of its own sessions belong to
  * which channel, so a push is delivered locally at once and relayed by
- * the master to the other workers with members (master/hub.c). A
- * join goes to the master first, which checks it against every worker's
+ * the master to the other workers with members (master/hub.c). A join is
+ * a request to the master, which checks it against every worker's
  * members; the session is added here when the master has said yes.
  */
 
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,9 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "worker/worker-int.h"
+
+#define CHANNEL_JOIN_TIMEOUT_MS	10000
+#define CHANNEL_UID_MAX		1024
 
 struct wchannel {
 	char			*name;
@@ -33,19 +37,15 @@ struct wmember {
 	struct session		*s;
 };
 
-struct pending_join {
-	TAILQ_ENTRY(pending_join) entry;
-	uint64_t		 tag;
+/* A join the master has not answered yet. */
+struct channel_joining {
 	uint64_t		 session;
 	char			*channel;
 	channel_join_cb		 cb;
 	void			*arg;
 };
 
-static struct hmap			 wchannels;
-static TAILQ_HEAD(, pending_join)	 pending = TAILQ_HEAD_INITIALIZER(
-    pending);
-static uint64_t				 next_tag;
+static struct hmap	 wchannels;
 
 void
 channel_init(void)
@@ -114,89 +114,52 @@ channel_member_free(struct wmember *m)
 	channel_drop_if_empty(ch);
 }
 
-/*
- * Asks the master to add <s> (with its uid <uid>) to channel <name>.
- * With <unique>, a uid already in the channel is refused. <leave_route>
- * and <leave_body>, when not NULL, are pushed to the rest of the channel
- * when the session leaves. <cb> runs when the master answers.
- */
-int
-channel_join(struct session *s, const char *name, const char *uid,
-    bool unique, const char *leave_route, const char *leave_body,
-    channel_join_cb cb, void *arg)
+/* Tells the master that session <id> is gone from every channel. */
+static void
+channel_send_closed(uint64_t id)
 {
-	struct ipc_ch_join	*j;
-	struct pending_join	*p;
-	size_t			 nl = strlen(name), ul = strlen(uid);
-	size_t			 rl = leave_route ? strlen(leave_route) : 0;
-	size_t			 bl = leave_body ? strlen(leave_body) : 0;
-	size_t			 len = sizeof *j + nl + ul + rl + bl;
-	char			*q;
-	int			 r;
+	struct ipc_session_closed	 sc;
 
-	if (nl == 0 || nl > 1024 || ul > 1024 || rl > 255 ||
-	    len > IPC_MAX_MESSAGE) {
-		return -EINVAL;
-	}
-	j = xcalloc(1, len);
-	j->session = s->id;
-	j->unique_uid = unique;
-	j->channel_len = (uint16_t)nl;
-	j->uid_len = (uint16_t)ul;
-	j->leave_route_len = (uint16_t)rl;
-	j->leave_body_len = (uint32_t)bl;
-	q = (char *)(j + 1);
-	memcpy(q, name, nl);
-	memcpy(q += nl, uid, ul);
-	memcpy(q += ul, leave_route, rl);
-	memcpy(q + rl, leave_body, bl);
-	p = xcalloc(1, sizeof *p);
-	p->tag = ++next_tag;
-	p->session = s->id;
-	p->channel = xstrdup(name);
-	p->cb = cb;
-	p->arg = arg;
-	r = ipc_chan_send(worker->chan, IPC_CH_JOIN, p->tag, j, len, -1);
-	free(j);
-	if (r != 0) {
-		free(p->channel);
-		free(p);
-		return r;
-	}
-	TAILQ_INSERT_TAIL(&pending, p, entry);
-	return 0;
+	sc.session = id;
+	ipc_chan_send(worker->chan, IPC_SESSION_CLOSED, 0, &sc, sizeof sc,
+	    -1);
 }
 
-/* The master's answer to a join. */
+/*
+ * The master's answer to a join (or its absence: a timeout, the master
+ * gone). The callback gets {"ok": true|false, "uids": [...]}, and the
+ * session when it is still working.
+ */
 static void
-channel_joined(uint64_t tag, const char *payload, size_t len)
+channel_joined(const struct ipc_answer *answers, size_t n, void *arg)
 {
-	struct pending_join	*p;
+	struct channel_joining	*p = arg;
+	struct ipc_joined	 joined;
 	struct session		*s;
-	json_t			*j;
+	const char		*uid;
+	size_t			 len;
+	json_t			*j, *uids;
 	bool			 ok;
-	uint64_t		 id;
 
-	TAILQ_FOREACH(p, &pending, entry) {
-		if (p->tag == tag) {
-			break;
-		}
+	ok = n == 1 && answers[0].status == 0 &&
+	    ipc_joined_decode(answers[0].data, answers[0].len, &joined) == 0 &&
+	    joined.status == IPC_JOIN_OK;
+	if (n == 1 && answers[0].status != 0) {
+		log_warn("channel %s: the master did not answer a join: %s",
+		    p->channel, strerror(-answers[0].status));
 	}
-	if (p == NULL) {
-		return;
+	uids = json_array();
+	while (ok && ipc_joined_next(&joined, &uid, &len)) {
+		json_array_append_new(uids, json_stringn(uid, len));
 	}
-	TAILQ_REMOVE(&pending, p, entry);
-	j = json_loadb(payload, len, 0, NULL);
-	ok = json_is_true(json_object_get(j, "ok"));
+	j = json_pack("{s:b, s:o}", "ok", ok, "uids", uids);
 	s = session_find(p->session);
 	if (s != NULL && s->state != SESSION_WORKING) {
 		s = NULL;
 	}
 	if (ok && s == NULL) {
 		/* Gone while the master answered: take it out again. */
-		id = p->session;
-		ipc_chan_send(worker->chan, IPC_SESSION_CLOSED, 0, &id,
-		    sizeof id, -1);
+		channel_send_closed(p->session);
 	} else if (ok) {
 		channel_add_local(s, channel_get(p->channel,
 		    strlen(p->channel), true));
@@ -207,13 +170,57 @@ channel_joined(uint64_t tag, const char *payload, size_t len)
 	free(p);
 }
 
+/*
+ * Asks the master to add <s> (with its uid <uid>) to channel <name>.
+ * With <unique>, a uid already in the channel is refused. <leave_route>
+ * and <leave_body>, when not NULL, are pushed to the rest of the channel
+ * when the session leaves. <cb> runs from the loop when the master
+ * answers, or after CHANNEL_JOIN_TIMEOUT_MS. Returns 0, or -EINVAL when
+ * a name is empty or too long.
+ */
+int
+channel_join(struct session *s, const char *name, const char *uid,
+    bool unique, const char *leave_route, const char *leave_body,
+    channel_join_cb cb, void *arg)
+{
+	struct channel_joining	*p;
+	struct ipc_join		 j;
+	size_t			 len;
+	void			*payload;
+
+	memset(&j, 0, sizeof j);
+	j.session = s->id;
+	j.unique_uid = unique;
+	j.channel = name;
+	j.channel_len = strlen(name);
+	j.uid = uid;
+	j.uid_len = strlen(uid);
+	j.leave_route = leave_route;
+	j.leave_route_len = leave_route != NULL ? strlen(leave_route) : 0;
+	j.leave_body = leave_body;
+	j.leave_body_len = leave_body != NULL ? strlen(leave_body) : 0;
+	if (j.uid_len > CHANNEL_UID_MAX ||
+	    (payload = ipc_join_encode(&j, &len)) == NULL) {
+		return -EINVAL;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->session = s->id;
+	p->channel = xstrdup(name);
+	p->cb = cb;
+	p->arg = arg;
+	ipc_request(worker->base, &worker->chan, 1, IPC_CH_JOIN, payload, len,
+	    CHANNEL_JOIN_TIMEOUT_MS, channel_joined, p);
+	free(payload);
+	return 0;
+}
+
 /* Removes <s> from channel <name> (here and at the master). */
 void
 channel_leave(struct session *s, const char *name)
 {
-	struct ipc_ch_leave	*l;
 	struct wmember		*m;
-	size_t			 nl = strlen(name);
+	size_t			 nl = strlen(name), len;
+	void			*l;
 
 	TAILQ_FOREACH(m, &s->memberships, in_session) {
 		if (m->ch->len == nl && memcmp(m->ch->name, name, nl) == 0) {
@@ -224,12 +231,10 @@ channel_leave(struct session *s, const char *name)
 		return;
 	}
 	channel_member_free(m);
-	l = xcalloc(1, sizeof *l + nl);
-	l->session = s->id;
-	l->channel_len = (uint16_t)nl;
-	memcpy(l + 1, name, nl);
-	ipc_chan_send(worker->chan, IPC_CH_LEAVE, 0, l, sizeof *l + nl, -1);
-	free(l);
+	if ((l = ipc_leave_encode(s->id, name, nl, &len)) != NULL) {
+		ipc_chan_send(worker->chan, IPC_CH_LEAVE, 0, l, len, -1);
+		free(l);
+	}
 }
 
 /* Delivers <m> to the local members of <ch> that match. */
@@ -295,20 +300,20 @@ channel_push(const char *name, const char *route, const char *uid,
 	return 0;
 }
 
-/* A push the master relays from another worker. */
-static void
-channel_deliver(const char *payload, size_t len)
+/* IPC_CH_DELIVER: a push the master relays from another worker. */
+int
+channel_msg_deliver(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct ipc_push	 m;
 	struct wchannel	*ch;
 
-	if (ipc_push_decode(payload, len, &m) != 0) {
-		log_warn("bad channel push from the master");
-		return;
+	if (ipc_push_decode(msg->payload, msg->len, &m) != 0) {
+		return -EBADMSG;
 	}
 	if ((ch = channel_get(m.channel, m.channel_len, false)) != NULL) {
 		channel_deliver_local(ch, &m);
 	}
+	return 0;
 }
 
 /* Destroys channel <name> everywhere. */
@@ -319,19 +324,22 @@ channel_destroy(const char *name)
 	    -1);
 }
 
-static void
-channel_drop(const char *name, size_t len)
+/* IPC_CH_DROP: a channel destroyed (by this worker or another). */
+int
+channel_msg_drop(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 {
 	struct wchannel	*ch;
 
-	if ((ch = channel_get(name, len, false)) == NULL) {
-		return;
+	if ((ch = channel_get((const char *)msg->payload, msg->len,
+	    false)) == NULL) {
+		return 0;
 	}
 	while (ch->n > 1) {
 		channel_member_free(TAILQ_FIRST(&ch->members));
 	}
 	/* The last one frees the channel. */
 	channel_member_free(TAILQ_FIRST(&ch->members));
+	return 0;
 }
 
 /* A session closes: it leaves its channels (the master pushes leaves). */
@@ -339,7 +347,6 @@ void
 channel_session_closed(struct session *s)
 {
 	struct wmember	*m;
-	uint64_t	 id = s->id;
 
 	if (TAILQ_EMPTY(&s->memberships)) {
 		return;
@@ -347,37 +354,11 @@ channel_session_closed(struct session *s)
 	while ((m = TAILQ_FIRST(&s->memberships)) != NULL) {
 		channel_member_free(m);
 	}
-	ipc_chan_send(worker->chan, IPC_SESSION_CLOSED, 0, &id, sizeof id,
-	    -1);
-}
-
-/* Handles a channel message from the master; false if not one. */
-bool
-channel_message(const struct ipc_hdr *hdr, const void *payload)
-{
-	switch (hdr->type) {
-	case IPC_CH_JOINED:
-		channel_joined(hdr->tag, payload, hdr->len);
-		return true;
-	case IPC_CH_DELIVER:
-		channel_deliver(payload, hdr->len);
-		return true;
-	case IPC_CH_DROP:
-		channel_drop(payload, hdr->len);
-		return true;
-	}
-	return false;
+	channel_send_closed(s->id);
 }
 
 void
 channel_finish(void)
 {
-	struct pending_join	*p;
-
-	while ((p = TAILQ_FIRST(&pending)) != NULL) {
-		TAILQ_REMOVE(&pending, p, entry);
-		free(p->channel);
-		free(p);
-	}
 	hmap_finish(&wchannels);
 }

@@ -666,63 +666,57 @@ session_kick_uid(const char *uid, const char *reason)
 void
 session_kick_uid_all(const char *uid, const char *reason)
 {
-	struct ipc_kick	*k;
-	size_t		 len = strlen(uid);
+	size_t	 len;
+	void	*k;
 
 	session_kick_uid(uid, reason);
-	if (len > IPC_MAX_PAYLOAD - sizeof *k) {
+	if ((k = ipc_kick_encode(0, reason, uid, strlen(uid), &len)) ==
+	    NULL) {
 		return;
 	}
-	k = xcalloc(1, sizeof *k + len);
-	snprintf(k->reason, sizeof k->reason, "%s", reason);
-	memcpy(k + 1, uid, len);
-	ipc_chan_send(worker->chan, IPC_KICK_ALL, 0, k, sizeof *k + len, -1);
+	ipc_chan_send(worker->chan, IPC_KICK_ALL, 0, k, len, -1);
 	free(k);
 }
 
 /*
- * Sends one JSON object per session, one per line, in chunks of whole
- * lines (replies of several workers may interleave, but only by lines).
+ * Answers the master's request <tag> with one struct ipc_session record
+ * per connection; an answer over IPC_MAX_MESSAGE goes in parts.
  */
 void
 session_list(struct ipc_chan *chan, uint64_t tag)
 {
-	static char	 buf[IPC_MAX_PAYLOAD];
-	struct conn	*c;
-	json_t		*j;
-	char		*line, peer[64], id[24];
-	size_t		 len = 0, n;
-	uint64_t	 now = now_coarse_ms();
+	struct ipc_session_view	 v;
+	struct ipc_buf		 b;
+	struct conn		*c;
+	char			 peer[64];
+	uint64_t		 now = now_coarse_ms();
 
+	memset(&b, 0, sizeof b);
 	TAILQ_FOREACH(c, &worker->conns, entry) {
-		snprintf(id, sizeof id, "%ju", (uintmax_t)c->session.id);
-		j = json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:f, s:I, s:I}",
-		    "id", id,
-		    "uid", c->session.uid != NULL ?
-		    json_string(c->session.uid) : json_null(),
-		    "worker", worker->slot,
-		    "transport", c->framing != NULL ? c->framing->name :
-		    "unknown",
-		    "peer", conn_peer(c, peer, sizeof peer),
-		    "state", c->state == CONN_SWITCHING ? "switching" :
+		memset(&v, 0, sizeof v);
+		v.id = c->session.id;
+		v.age_ms = now - c->created_ms;
+		v.bytes_in = c->bytes_in;
+		v.bytes_out = c->bytes_out;
+		v.worker = worker->slot;
+		v.uid = c->session.uid;
+		v.uid_len = v.uid != NULL ? strlen(v.uid) : 0;
+		v.transport = c->framing != NULL ? c->framing->name :
+		    "unknown";
+		v.transport_len = strlen(v.transport);
+		v.state = c->state == CONN_SWITCHING ? "switching" :
 		    c->state == CONN_CLOSING ? "closing" :
-		    session_state_name(c->session.state),
-		    "age", (double)(now - c->created_ms) / 1000.0,
-		    "bytes_in", (json_int_t)c->bytes_in,
-		    "bytes_out", (json_int_t)c->bytes_out);
-		line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
-		json_decref(j);
-		n = strlen(line);
-		if (len + n + 1 > sizeof buf && len > 0) {
-			ipc_chan_send(chan, IPC_REPLY, tag, buf, len, -1);
-			len = 0;
+		    session_state_name(c->session.state);
+		v.state_len = strlen(v.state);
+		v.peer = conn_peer(c, peer, sizeof peer);
+		v.peer_len = strlen(v.peer);
+		if (b.len + sizeof(struct ipc_session) + v.uid_len + 300 >
+		    IPC_MAX_MESSAGE) {
+			ipc_chan_reply_part(chan, tag, b.data, b.len);
+			b.len = 0;
 		}
-		if (n + 1 <= sizeof buf) {
-			memcpy(buf + len, line, n);
-			buf[len + n] = '\n';
-			len += n + 1;
-		}
-		free(line);
+		ipc_session_add(&b, &v);
 	}
-	ipc_chan_send(chan, IPC_REPLY_END, tag, buf, len, -1);
+	ipc_chan_reply(chan, tag, b.data, b.len);
+	ipc_buf_free(&b);
 }

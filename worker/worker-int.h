@@ -239,6 +239,7 @@ struct conn {
 			    offsetof(struct conn, session)))
 
 /* worker.c */
+extern const struct ipc_receiver worker_receiver;	/* master to worker */
 void		 worker_conn_closed(void);
 void		 worker_defer_free(struct conn *c);
 void		 worker_defer_flush(struct conn *c);
@@ -336,8 +337,10 @@ int		 channel_push(const char *name, const char *route,
 		     size_t body_len);
 void		 channel_destroy(const char *name);
 void		 channel_session_closed(struct session *s);
-bool		 channel_message(const struct ipc_hdr *hdr,
-		     const void *payload);
+int		 channel_msg_deliver(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
+int		 channel_msg_drop(struct ipc_chan *chan, struct ipc_msg *m,
+		     void *arg);
 
 /* mconn.c: an MQTT connection over TCP (the cluster's links) */
 struct mconn;

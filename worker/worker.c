@@ -5,7 +5,8 @@
  * The worker process: it takes its listening sockets from the control
  * channel, accepts connections into conn.c, reports its counters to the
  * master every second and obeys the master's drain, stop and session
- * commands. It exits when the master's channel closes.
+ * commands (worker_receiver: the table of what the master sends). It
+ * exits when the master's channel closes.
  */
 
 #include "config.h"
@@ -289,92 +290,92 @@ worker_stop(const char *reason)
 	worker_conn_closed();
 }
 
-static void
-worker_reply(uint64_t tag, const char *text)
+/* IPC_KICK: by session id, or every session bound to a uid. */
+static int
+worker_msg_kick(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 {
-	ipc_chan_send(worker->chan, IPC_REPLY_END, tag, text, strlen(text),
-	    -1);
-}
-
-static void
-worker_kick_cmd(uint64_t tag, const void *payload, size_t len)
-{
-	const struct ipc_kick	*k = payload;
+	struct ipc_kick_msg	 k;
+	struct ipc_count	 n;
 	struct session		*s;
-	char			*uid, buf[32];
-	unsigned		 n = 0;
+	char			*uid;
 
-	if (len < sizeof *k) {
-		worker_reply(tag, "0");
-		return;
+	if (ipc_kick_decode(m->payload, m->len, &k) != 0) {
+		return -EBADMSG;
 	}
-	if (k->session != 0) {
-		if ((s = session_find(k->session)) != NULL &&
+	n.n = 0;
+	if (k.session != 0) {
+		if ((s = session_find(k.session)) != NULL &&
 		    s->state != SESSION_CLOSED) {
-			session_kick(s, k->reason);
-			n = 1;
+			session_kick(s, k.reason);
+			n.n = 1;
 		}
 	} else {
-		uid = xstrndup((const char *)(k + 1), len - sizeof *k);
-		n = session_kick_uid(uid, k->reason);
+		uid = xstrndup(k.uid, k.uid_len);
+		n.n = session_kick_uid(uid, k.reason);
 		free(uid);
 	}
-	snprintf(buf, sizeof buf, "%u", n);
-	worker_reply(tag, buf);
+	ipc_chan_reply(chan, m->tag, &n, sizeof n);
+	return 0;
 }
 
-static void
-worker_broadcast(uint64_t tag, const char *payload, size_t len)
+/* IPC_BROADCAST: a push to every working session of this worker. */
+static int
+worker_msg_broadcast(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 {
-	struct conn	*c, *tc;
-	const char	*body;
-	size_t		 rlen;
-	unsigned	 n = 0;
-	char		 buf[32];
+	struct ipc_count	 n;
+	struct conn		*c, *tc;
+	const char		*route, *body;
+	size_t			 rlen, blen;
+	char			 r[IPC_ROUTE_MAX + 1];
 
-	rlen = strnlen(payload, len);
-	if (rlen == len) {
-		worker_reply(tag, "0");
-		return;
+	if (ipc_broadcast_decode(m->payload, m->len, &route, &rlen, &body,
+	    &blen) != 0) {
+		return -EBADMSG;
 	}
-	body = payload + rlen + 1;
+	memcpy(r, route, rlen);
+	r[rlen] = '\0';
+	n.n = 0;
 	TAILQ_FOREACH_SAFE(c, &worker->conns, entry, tc) {
 		if (c->session.state == SESSION_WORKING &&
-		    session_push(&c->session, payload, body,
-		    len - rlen - 1) == 0) {
-			n++;
+		    session_push(&c->session, r, body, blen) == 0) {
+			n.n++;
 		}
 	}
-	snprintf(buf, sizeof buf, "%u", n);
-	worker_reply(tag, buf);
+	ipc_chan_reply(chan, m->tag, &n, sizeof n);
+	return 0;
 }
 
-static void
-worker_add_listener(const void *payload, size_t len, int fd)
+/* IPC_SESSIONS: every connection, as struct ipc_session records. */
+static int
+worker_msg_sessions(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 {
-	const struct ipc_listener	*m = payload;
+	session_list(chan, m->tag);
+	return 0;
+}
+
+/* IPC_LISTENER: one listening socket; accepted on after IPC_START. */
+static int
+worker_msg_listener(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
+{
+	struct ipc_listener		 msg;
 	struct worker_listener		*l;
 
-	if (len != sizeof *m || fd == -1) {
-		log_error("bad listener message from the master");
-		if (fd != -1) {
-			close(fd);
-		}
-		return;
-	}
+	memcpy(&msg, m->payload, sizeof msg);
 	worker->listeners = xreallocarray(worker->listeners,
 	    worker->n_listeners + 1, sizeof *worker->listeners);
 	l = &worker->listeners[worker->n_listeners++];
 	memset(l, 0, sizeof *l);
-	l->fd = fd;
-	l->index = (int)m->index;
-	memcpy(l->name, m->name, sizeof l->name);
+	l->fd = m->fd;
+	m->fd = -1;
+	l->index = (int)msg.index;
+	memcpy(l->name, msg.name, sizeof l->name);
 	l->name[sizeof l->name - 1] = '\0';
-	memcpy(l->address, m->address, sizeof l->address);
+	memcpy(l->address, msg.address, sizeof l->address);
 	l->address[sizeof l->address - 1] = '\0';
-	fd_nonblock(fd);
-	l->ev = event_new(worker->base, fd, EV_READ | EV_PERSIST,
+	fd_nonblock(l->fd);
+	l->ev = event_new(worker->base, l->fd, EV_READ | EV_PERSIST,
 	    worker_accept, l);
+	return 0;
 }
 
 static void
@@ -393,56 +394,58 @@ worker_start(void)
 	    worker->n_listeners == 1 ? "" : "s");
 }
 
-static void
-worker_chan_msg(struct ipc_chan *chan, const struct ipc_hdr *hdr,
-    const void *payload, int fd, void *arg)
+/* IPC_START: every listener is here; accept and say so. */
+static int
+worker_msg_start(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 {
-	const struct ipc_drain	*d = payload;
-	char			 reason[sizeof d->reason];
-	int			 r;
+	if (worker->accepting || worker->draining || worker->stopping) {
+		return 0;
+	}
+	worker_start();
+	return 0;
+}
 
-	switch (hdr->type) {
-	case IPC_LISTENER:
-		worker_add_listener(payload, hdr->len, fd);
-		return;
-	case IPC_START:
-		worker_start();
-		break;
-	case IPC_DRAIN:
-		if (hdr->len == sizeof *d) {
-			worker_drain(d->timeout_ms, d->reason);
-		}
-		break;
-	case IPC_STOP:
-		snprintf(reason, sizeof reason, "%.*s", (int)hdr->len,
-		    (const char *)payload);
-		worker_stop(*reason != '\0' ? reason : "shutdown");
-		break;
-	case IPC_REOPEN_LOGS:
-		if (fd != -1 && (r = log_adopt(fd)) != 0) {
-			log_error("taking the reopened log file: %s",
-			    strerror(-r));
-		}
-		break;
-	case IPC_KICK:
-		worker_kick_cmd(hdr->tag, payload, hdr->len);
-		break;
-	case IPC_SESSIONS:
-		session_list(worker->chan, hdr->tag);
-		break;
-	case IPC_BROADCAST:
-		worker_broadcast(hdr->tag, payload, hdr->len);
-		break;
-	default:
-		if (!channel_message(hdr, payload)) {
-			log_warn("unknown message %#x from the master",
-			    hdr->type);
-		}
-		break;
+static int
+worker_msg_drain(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
+{
+	struct ipc_drain	 d;
+
+	memcpy(&d, m->payload, sizeof d);
+	d.reason[sizeof d.reason - 1] = '\0';
+	worker_drain(d.timeout_ms, d.reason);
+	return 0;
+}
+
+static int
+worker_msg_stop(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
+{
+	struct ipc_stop	 st;
+
+	memcpy(&st, m->payload, sizeof st);
+	st.reason[sizeof st.reason - 1] = '\0';
+	worker_stop(*st.reason != '\0' ? st.reason : "shutdown");
+	return 0;
+}
+
+/* IPC_REOPEN_LOGS: the master's reopened log file (SIGUSR1). */
+static int
+worker_msg_reopen_logs(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
+{
+	int	 r;
+
+	if ((r = log_adopt(m->fd)) != 0) {
+		log_error("taking the reopened log file: %s", strerror(-r));
 	}
-	if (fd != -1) {
-		close(fd);
-	}
+	return 0;
+}
+
+static void
+worker_chan_error(struct ipc_chan *chan, enum ipc_error err, uint16_t type,
+    size_t len, void *arg)
+{
+	worker->stats.control_errors++;
+	log_warn("the master sent a %s (type %#x, %zu bytes): refused",
+	    ipc_error_name(err), type, len);
 }
 
 static void
@@ -451,6 +454,32 @@ worker_chan_close(struct ipc_chan *chan, void *arg)
 	log_warn("the master's control channel closed: stopping");
 	worker_stop("shutdown");
 }
+
+/* What the master sends a worker: the control channel's table, by type. */
+static const struct ipc_handler worker_handlers[] = {
+	{ IPC_LISTENER, "listener", sizeof(struct ipc_listener),
+	  sizeof(struct ipc_listener), IPC_H_FD, worker_msg_listener },
+	{ IPC_START, "start", 0, 0, 0, worker_msg_start },
+	{ IPC_DRAIN, "drain", sizeof(struct ipc_drain),
+	  sizeof(struct ipc_drain), 0, worker_msg_drain },
+	{ IPC_STOP, "stop", sizeof(struct ipc_stop), sizeof(struct ipc_stop),
+	  0, worker_msg_stop },
+	{ IPC_REOPEN_LOGS, "reopen logs", 0, 0, IPC_H_FD,
+	  worker_msg_reopen_logs },
+	{ IPC_KICK, "kick", sizeof(struct ipc_kick), IPC_MAX_MESSAGE, 0,
+	  worker_msg_kick },
+	{ IPC_SESSIONS, "sessions", 0, 0, 0, worker_msg_sessions },
+	{ IPC_BROADCAST, "broadcast", sizeof(struct ipc_broadcast) + 1,
+	  IPC_MAX_MESSAGE, 0, worker_msg_broadcast },
+	{ IPC_CH_DELIVER, "channel deliver", sizeof(struct ipc_ch_push) + 1,
+	  IPC_MAX_MESSAGE, 0, channel_msg_deliver },
+	{ IPC_CH_DROP, "channel drop", 1, IPC_NAME_MAX, 0, channel_msg_drop },
+};
+
+const struct ipc_receiver worker_receiver = {
+	worker_handlers, nitems(worker_handlers), worker_chan_error,
+	worker_chan_close,
+};
 
 /* Raises the descriptor limit to the hard limit, and says if too low. */
 static void
@@ -522,6 +551,8 @@ worker_free(void)
 	event_free(worker->drain_timer);
 	event_free(worker->accept_resume);
 	event_free(worker->deferred);
+	/* Requests the channel still owed answers end now, with -EPIPE. */
+	event_base_loop(worker->base, EVLOOP_NONBLOCK);
 	free(worker->flushq);
 	free(worker->rbuf);
 	free(worker->obuf);
@@ -580,8 +611,8 @@ worker_main(struct conf *conf, int slot, uint32_t generation,
 	worker->tv_handshake = event_base_init_common_timeout(worker->base,
 	    &hs);
 
-	worker->chan = ipc_chan_create(worker->base, chan_fd, worker_chan_msg,
-	    worker_chan_close, NULL);
+	worker->chan = ipc_chan_create(worker->base, chan_fd,
+	    &worker_receiver, NULL);
 	worker->tick = event_new(worker->base, -1, EV_PERSIST, worker_tick,
 	    NULL);
 	evtimer_add(worker->tick, &one);

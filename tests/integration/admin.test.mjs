@@ -229,3 +229,85 @@ test('sentences answer as {"result": ...} in JSON; arguments keep their spacing'
 	const st = JSON.parse((await run(SHADDOCKCTL, ['-s', d.sock, 'status', 'json'])).stdout);
 	assert.equal(st.pid, d.pid);
 });
+
+test('help comes from the server\'s table: every command, usage and description; shaddockctl ' +
+	'help prints it', async () => {
+	assert.ok(d, 'the daemon did not start');
+	const { commands } = await d.adminJson('help');
+	const usages = commands.map((c) => c.usage);
+	for (const u of ['broadcast ROUTE JSON', 'help', 'kick session ID [REASON]',
+		'kick uid UID [REASON]', 'reload', 'show channels', 'show info', 'show listeners',
+		'show sessions', 'show stat', 'show workers']) {
+		assert.ok(usages.includes(u), `help json lacks "${u}": ${JSON.stringify(usages)}`);
+	}
+	assert.deepEqual([...usages].sort(), usages, 'help is not sorted');
+	for (const c of commands) {
+		assert.ok(c.description.length > 5, JSON.stringify(c));
+	}
+	// Each command without arguments (but reload) answers without an error, in both forms.
+	for (const u of usages.filter((x) => !/[A-Z]/.test(x) && x !== 'reload')) {
+		assert.doesNotMatch(await d.admin(u), /^error: /, u);
+		assert.equal((await d.adminJson(u)).error, undefined, u);
+	}
+	// The text form: a header, then one row per command, aligned.
+	const text = await d.admin('help');
+	const lines = text.split('\n');
+	assert.match(lines[0], /^usage +description$/);
+	assert.equal(lines.length, commands.length + 1);
+	const ctl = await d.ctl(['help']);
+	assert.equal(ctl.code, 0, JSON.stringify(ctl));
+	assert.equal(ctl.stdout.trimEnd(), text);
+});
+
+test('too few arguments: the usage; a first word that starts commands: their usages', async () => {
+	assert.ok(d, 'the daemon did not start');
+	assert.equal(await d.admin('broadcast onX'), 'error: usage: broadcast ROUTE JSON');
+	assert.equal(await d.admin('kick uid'), 'error: usage: kick uid UID [REASON]');
+	assert.equal(await d.admin('kick'),
+		'error: usage: kick session ID [REASON] | kick uid UID [REASON]');
+	assert.deepEqual(await d.adminJson('kick'),
+		{ error: 'usage: kick session ID [REASON] | kick uid UID [REASON]' });
+	const r = await d.ctl(['kick', 'nobody']);
+	assert.equal(r.code, 1);
+});
+
+test('tables: a header and aligned rows; show stat and show info: one "name: value" per line',
+	async () => {
+		assert.ok(d, 'the daemon did not start');
+		const w = (await d.admin('show workers')).split('\n');
+		assert.match(w[0], /^slot +pid +generation +state +sessions +connections +accepted +rss$/);
+		assert.equal(w.length, 3);
+		const col = w[0].indexOf('state');
+		for (const row of w.slice(1)) {
+			assert.match(row.slice(col), /^ready /, row);
+		}
+		const stat = (await d.admin('show stat')).split('\n');
+		assert.ok(stat.every((l) => /^[a-z_]+: \d+$/.test(l)), stat.join('\n'));
+		assert.ok(stat.includes('control_errors: 0'), 'control_errors missing or not 0');
+		assert.ok(stat.includes('master_control_errors: 0'));
+		const info = await d.admin('show info');
+		assert.match(info, /^pid: \d+\nversion: 0\.1\.0\nuptime: [\d.]+\ngeneration: \d+\n/);
+	});
+
+test('a uid with control characters cannot end a text answer early', async () => {
+	const c = await startDaemon({ workers: 1, app: { chat: 'on' } });
+	daemons.push(c);
+	const { PomeloRawClient } = await import('./lib/pomelo-raw.mjs');
+	const cl = await PomeloRawClient.open({ port: c.port, autoHeartbeat: true });
+	try {
+		const r = await cl.request('connector.entryHandler.enter',
+			{ username: 'x\n\nerror: y', rid: 'r1' });
+		assert.ok(Array.isArray(r.body.users), JSON.stringify(r.body));
+		const text = await rawExchange(c.sock, 'show sessions\n');
+		assert.ok(text.endsWith('\n\n'));
+		assert.equal(text.indexOf('\n\n'), text.length - 2, JSON.stringify(text));
+		assert.match(text, /x\\x0a\\x0aerror: y\*r1/);
+		const ch = await rawExchange(c.sock, 'show channels\n');
+		assert.equal(ch.indexOf('\n\n'), ch.length - 2, JSON.stringify(ch));
+		// JSON keeps the uid as it is.
+		const s = await c.adminJson('show sessions');
+		assert.equal(s.sessions[0].uid, 'x\n\nerror: y*r1');
+	} finally {
+		cl.close();
+	}
+});

@@ -2,14 +2,19 @@
 /* Copyright (c) 2026 The shaddock authors */
 
 /*
- * Control-channel messages: headers and payloads across a real
- * SOCK_SEQPACKET pair, descriptor passing, rejection of bad versions and
- * lengths, and the queue of struct ipc_chan when the peer is not reading.
+ * The control channel: headers and payloads across a real SOCK_SEQPACKET
+ * pair, descriptor passing, the queue of struct ipc_chan when the peer is
+ * not reading, memfd payloads; dispatch through a receiving table (an
+ * unknown type, a bad length, a missing descriptor, a payload that does
+ * not decode, another version, a malformed packet: each refused, counted
+ * and reported); and the request/reply helper (answers in order, parts,
+ * a timeout, a peer that goes away, a refused request, cancel).
  */
 
 #include "config.h"
 
 #include <sys/socket.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -121,7 +126,8 @@ TEST(bad_version_and_length)
 	ASSERT_EQ(pair(sv), 0);
 	h.version = IPC_VERSION + 1;
 	ASSERT_EQ(ipc_send(sv[0], &h, NULL, -1), 0);
-	ASSERT_EQ(ipc_recv(sv[1], &got, buf, sizeof buf, &fd), -EBADMSG);
+	ASSERT_EQ(ipc_recv(sv[1], &got, buf, sizeof buf, &fd), -EPROTO);
+	ASSERT_EQ(got.type, IPC_START);
 	/* A header claiming more payload than the packet holds. */
 	h = hdr(IPC_START, 0, 0);
 	ASSERT_EQ(send(sv[0], &h, sizeof h - 2, 0), (ssize_t)sizeof h - 2);
@@ -139,25 +145,72 @@ struct recorder {
 	uint16_t	 types[4096];
 	uint32_t	 lens[4096];
 	int		 closed;
+	int		 errors[8];
+	uint16_t	 error_type;
+	size_t		 error_len;
 	struct event_base *base;
 	int		 want;
+	int		 want_errors;
+	bool		 reply;		/* answer tagged messages */
+	const char	*answer;	/* what to answer, in parts of 3 */
 };
 
-static void
-rec_msg(struct ipc_chan *chan, const struct ipc_hdr *h, const void *p,
-    int fd, void *arg)
+static int
+rec_msg(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
+{
+	struct recorder	*r = arg;
+	size_t		 len, off;
+
+	if (r->count < 4096) {
+		r->types[r->count] = m->type;
+		r->lens[r->count] = (uint32_t)m->len;
+	}
+	r->count++;
+	if (r->reply && r->answer != NULL) {
+		len = strlen(r->answer);
+		for (off = 0; off + 3 < len; off += 3) {
+			ipc_chan_reply_part(chan, m->tag, r->answer + off, 3);
+		}
+		ipc_chan_reply(chan, m->tag, r->answer + off, len - off);
+	} else if (r->reply) {
+		ipc_chan_reply(chan, m->tag, m->payload, m->len);
+	}
+	if (r->count == r->want) {
+		event_base_loopbreak(r->base);
+	}
+	return 0;
+}
+
+static int
+rec_keep_fd(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 {
 	struct recorder	*r = arg;
 
-	if (r->count < 4096) {
-		r->types[r->count] = h->type;
-		r->lens[r->count] = h->len;
+	/* Kept: the dispatcher must not close it. */
+	if (write(m->fd, "k", 1) == 1) {
+		r->count++;
 	}
-	r->count++;
-	if (fd != -1) {
-		close(fd);
-	}
-	if (r->count == r->want) {
+	close(m->fd);
+	m->fd = -1;
+	return 0;
+}
+
+static int
+rec_bad_payload(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
+{
+	return -EBADMSG;
+}
+
+static void
+rec_error(struct ipc_chan *chan, enum ipc_error err, uint16_t type,
+    size_t len, void *arg)
+{
+	struct recorder	*r = arg;
+
+	r->errors[err]++;
+	r->error_type = type;
+	r->error_len = len;
+	if (--r->want_errors == 0) {
 		event_base_loopbreak(r->base);
 	}
 }
@@ -170,6 +223,32 @@ rec_close(struct ipc_chan *chan, void *arg)
 	r->closed++;
 	event_base_loopbreak(r->base);
 }
+
+/* Every test type 0x300..0x306, any length up to a packet. */
+static const struct ipc_handler rec_handlers[] = {
+	{ 0x300, "t0", 0, IPC_MAX_MESSAGE, 0, rec_msg },
+	{ 0x301, "t1", 0, IPC_MAX_MESSAGE, 0, rec_msg },
+	{ 0x302, "t2", 0, IPC_MAX_MESSAGE, 0, rec_msg },
+	{ 0x303, "t3", 0, IPC_MAX_MESSAGE, 0, rec_msg },
+	{ 0x304, "t4", 0, IPC_MAX_MESSAGE, 0, rec_msg },
+	{ 0x305, "t5", 0, IPC_MAX_MESSAGE, 0, rec_msg },
+	{ 0x306, "t6", 0, IPC_MAX_MESSAGE, 0, rec_msg },
+};
+
+static const struct ipc_receiver rec_rx = {
+	rec_handlers, nitems(rec_handlers), rec_error, rec_close,
+};
+
+/* A table with bounds: 0x310 exactly 8 bytes, 0x311 needs an fd. */
+static const struct ipc_handler strict_handlers[] = {
+	{ 0x310, "exact", 8, 8, 0, rec_msg },
+	{ 0x311, "with fd", 0, 16, IPC_H_FD, rec_keep_fd },
+	{ 0x312, "undecodable", 0, 64, 0, rec_bad_payload },
+};
+
+static const struct ipc_receiver strict_rx = {
+	strict_handlers, nitems(strict_handlers), rec_error, rec_close,
+};
 
 /* The sender queues what the peer cannot take and delivers it in order. */
 TEST(chan_queues_in_order)
@@ -184,8 +263,8 @@ TEST(chan_queues_in_order)
 	ASSERT_EQ(pair(sv), 0);
 	rx->base = tx->base = base;
 	rx->want = n;
-	a = ipc_chan_create(base, sv[0], rec_msg, rec_close, tx);
-	b = ipc_chan_create(base, sv[1], rec_msg, rec_close, rx);
+	a = ipc_chan_create(base, sv[0], &rec_rx, tx);
+	b = ipc_chan_create(base, sv[1], &rec_rx, rx);
 	/* 400 x 60 KiB = 24 MiB: far more than the socket buffers hold. */
 	for (i = 0; i < n; i++) {
 		memset(big, i & 0xff, sizeof big);
@@ -202,6 +281,7 @@ TEST(chan_queues_in_order)
 		ASSERT_UEQ(rx->lens[i], i % 3 == 0 ? sizeof big : (size_t)i);
 	}
 	ASSERT_UEQ(ipc_chan_queued(a), 0);
+	ASSERT_UEQ(ipc_chan_errors(b), 0);
 	/* Closing one end is seen by the other. */
 	ipc_chan_destroy(a);
 	event_base_dispatch(base);
@@ -213,59 +293,330 @@ TEST(chan_queues_in_order)
 	free(tx);
 }
 
-TEST(push_round_trip)
+/*
+ * What the table refuses is counted and reported with its type and
+ * length: a type it lacks, a length outside the bounds, a missing
+ * descriptor, a payload the handler cannot decode, another version, a
+ * packet shorter than a header. Good messages around them still arrive.
+ */
+TEST(chan_refuses_and_counts)
 {
-	struct ipc_push	 m, back;
-	static char	 big[IPC_MAX_PAYLOAD];
-	size_t		 len;
-	char		*p;
+	struct event_base	*base = event_base_new();
+	struct recorder		*rx = calloc(1, sizeof *rx), *tx = calloc(1,
+	    sizeof *tx);
+	struct ipc_chan		*a, *b;
+	struct ipc_hdr		 h;
+	char			 c;
+	int			 sv[2], p[2];
+
+	ASSERT_EQ(pair(sv), 0);
+	ASSERT_EQ(pipe(p), 0);
+	rx->base = tx->base = base;
+	rx->want_errors = 7;
+	a = ipc_chan_create(base, sv[0], &rec_rx, tx);
+	b = ipc_chan_create(base, sv[1], &strict_rx, rx);
+	ASSERT_EQ(ipc_chan_send(a, 0x3ff, 0, "abc", 3, -1), 0);
+	ASSERT_EQ(ipc_chan_send(a, 0x310, 0, "1234567", 7, -1), 0);
+	ASSERT_EQ(ipc_chan_send(a, 0x310, 0, "123456789", 9, -1), 0);
+	ASSERT_EQ(ipc_chan_send(a, 0x310, 0, "12345678", 8, -1), 0);
+	ASSERT_EQ(ipc_chan_send(a, 0x311, 0, "x", 1, -1), 0);
+	ASSERT_EQ(ipc_chan_send(a, 0x311, 0, "y", 1, p[1]), 0);
+	ASSERT_EQ(ipc_chan_send(a, 0x312, 0, "z", 1, -1), 0);
+	/* Another version, and a torn header, written under the channel. */
+	h = hdr(0x310, 8, 0);
+	h.version = IPC_VERSION - 1;
+	ASSERT_EQ(ipc_send(sv[0], &h, "12345678", -1), 0);
+	ASSERT_EQ(send(sv[0], &h, 5, 0), 5);
+	event_base_dispatch(base);
+	ASSERT_EQ(rx->errors[IPC_ERR_UNKNOWN], 1);
+	ASSERT_EQ(rx->errors[IPC_ERR_LENGTH], 2);
+	ASSERT_EQ(rx->errors[IPC_ERR_FD], 1);
+	ASSERT_EQ(rx->errors[IPC_ERR_PAYLOAD], 1);
+	ASSERT_EQ(rx->errors[IPC_ERR_VERSION], 1);
+	ASSERT_EQ(rx->errors[IPC_ERR_MALFORMED], 1);
+	ASSERT_UEQ(ipc_chan_errors(b), 7);
+	/* The good ones: the exact 8 bytes, and the fd the handler kept. */
+	ASSERT_EQ(rx->count, 2);
+	ASSERT_EQ(rx->types[0], 0x310);
+	ASSERT_EQ(read(p[0], &c, 1), 1);
+	ASSERT_EQ(c, 'k');
+	ASSERT_STR_EQ(ipc_error_name(IPC_ERR_LENGTH), "message of bad length");
+	ipc_chan_destroy(a);
+	ipc_chan_destroy(b);
+	close(p[0]);
+	close(p[1]);
+	event_base_free(base);
+	free(rx);
+	free(tx);
+}
+
+/* ipc_dispatch() alone: the codes, and descriptors closed unless kept. */
+TEST(dispatch_codes)
+{
+	struct recorder	*r = calloc(1, sizeof *r);
+	struct ipc_msg	 m;
+	char		 c;
+	int		 p[2];
 
 	memset(&m, 0, sizeof m);
-	m.exclude = 42;
-	m.from = 7;
-	m.channel = "room1";
-	m.channel_len = 5;
-	m.route = "onChat";
-	m.route_len = 6;
-	m.uid = "bob*room1";
-	m.uid_len = 9;
-	m.body = "{\"msg\":\"hi\"}";
-	m.body_len = 12;
-	p = ipc_push_encode(&m, &len);
-	ASSERT_TRUE(p != NULL);
-	ASSERT_UEQ(len, sizeof(struct ipc_ch_push) + 5 + 6 + 9 + 12);
-	ASSERT_EQ(ipc_push_decode(p, len, &back), 0);
-	ASSERT_UEQ(back.exclude, 42);
-	ASSERT_UEQ(back.from, 7);
-	ASSERT_MEM_EQ(back.channel, back.channel_len, "room1", 5);
-	ASSERT_MEM_EQ(back.route, back.route_len, "onChat", 6);
-	ASSERT_MEM_EQ(back.uid, back.uid_len, "bob*room1", 9);
-	ASSERT_MEM_EQ(back.body, back.body_len, "{\"msg\":\"hi\"}", 12);
-	/* A length that does not match the payload is refused. */
-	ASSERT_EQ(ipc_push_decode(p, len - 1, &back), -EBADMSG);
-	ASSERT_EQ(ipc_push_decode(p, 3, &back), -EBADMSG);
-	free(p);
-	/* No uid: every member. */
-	m.uid = NULL;
-	m.uid_len = 0;
-	p = ipc_push_encode(&m, &len);
-	ASSERT_EQ(ipc_push_decode(p, len, &back), 0);
-	ASSERT_UEQ(back.uid_len, 0);
-	ASSERT_MEM_EQ(back.body, back.body_len, "{\"msg\":\"hi\"}", 12);
-	free(p);
-	/* A body larger than one packet is laid out too (sent by memfd). */
-	m.body = big;
-	m.body_len = sizeof big;
-	p = ipc_push_encode(&m, &len);
-	ASSERT_TRUE(p != NULL);
-	ASSERT_EQ(ipc_push_decode(p, len, &back), 0);
-	ASSERT_UEQ(back.body_len, sizeof big);
-	free(p);
-	/* A field that does not fit its length is refused. */
-	m.body_len = 2;
-	m.channel = big;
-	m.channel_len = (size_t)UINT16_MAX + 1;
-	ASSERT_TRUE(ipc_push_encode(&m, &len) == NULL);
+	m.payload = (const uint8_t *)"12345678";
+	m.fd = -1;
+	m.type = 0x310;
+	m.len = 8;
+	ASSERT_EQ(ipc_dispatch(NULL, strict_handlers, 3, &m, r), IPC_OK);
+	m.len = 0;
+	ASSERT_EQ(ipc_dispatch(NULL, strict_handlers, 3, &m, r),
+	    IPC_ERR_LENGTH);
+	m.type = 0x30f;
+	ASSERT_EQ(ipc_dispatch(NULL, strict_handlers, 3, &m, r),
+	    IPC_ERR_UNKNOWN);
+	m.type = 0x313;
+	ASSERT_EQ(ipc_dispatch(NULL, strict_handlers, 3, &m, r),
+	    IPC_ERR_UNKNOWN);
+	m.type = 0x311;
+	ASSERT_EQ(ipc_dispatch(NULL, strict_handlers, 3, &m, r), IPC_ERR_FD);
+	/* A descriptor on a refused message is closed: the pipe sees EOF. */
+	ASSERT_EQ(pipe(p), 0);
+	m.type = 0x3ff;
+	m.fd = p[1];
+	ASSERT_EQ(ipc_dispatch(NULL, strict_handlers, 3, &m, r),
+	    IPC_ERR_UNKNOWN);
+	ASSERT_EQ(m.fd, -1);
+	ASSERT_EQ(read(p[0], &c, 1), 0);
+	close(p[0]);
+	m.type = 0x312;
+	ASSERT_EQ(ipc_dispatch(NULL, strict_handlers, 3, &m, r),
+	    IPC_ERR_PAYLOAD);
+	ASSERT_EQ(r->count, 1);
+	free(r);
+}
+
+struct answers {
+	int		 calls;
+	size_t		 n;
+	int		 status[4];
+	char		 data[4][64];
+	size_t		 len[4];
+	bool		 inside;	/* set while the test's call runs */
+	bool		 reentered;
+	struct event_base *base;
+};
+
+static void
+got_answers(const struct ipc_answer *a, size_t n, void *arg)
+{
+	struct answers	*r = arg;
+	size_t		 i;
+
+	r->calls++;
+	r->reentered = r->reentered || r->inside;
+	r->n = n;
+	for (i = 0; i < n && i < 4; i++) {
+		r->status[i] = a[i].status;
+		r->len[i] = a[i].len;
+		if (a[i].len < sizeof r->data[i]) {
+			memcpy(r->data[i], a[i].data, a[i].len);
+			r->data[i][a[i].len] = '\0';
+		}
+	}
+	event_base_loopbreak(r->base);
+}
+
+/* Three channel pairs: the requester's ends a[i], the peers' ends b[i]. */
+struct peers {
+	struct event_base	*base;
+	struct ipc_chan		*a[3], *b[3];
+	struct recorder		*rec[3], *mine;
+};
+
+static void
+peers_open(struct peers *p)
+{
+	int	 sv[2], i;
+
+	p->base = event_base_new();
+	p->mine = calloc(1, sizeof *p->mine);
+	p->mine->base = p->base;
+	for (i = 0; i < 3; i++) {
+		pair(sv);
+		p->rec[i] = calloc(1, sizeof *p->rec[i]);
+		p->rec[i]->base = p->base;
+		p->rec[i]->reply = true;
+		p->a[i] = ipc_chan_create(p->base, sv[0], &rec_rx, p->mine);
+		p->b[i] = ipc_chan_create(p->base, sv[1], &rec_rx, p->rec[i]);
+	}
+}
+
+static void
+peers_close(struct peers *p)
+{
+	int	 i;
+
+	for (i = 0; i < 3; i++) {
+		ipc_chan_destroy(p->a[i]);
+		ipc_chan_destroy(p->b[i]);
+		free(p->rec[i]);
+	}
+	event_base_loop(p->base, EVLOOP_NONBLOCK);
+	event_base_free(p->base);
+	free(p->mine);
+}
+
+/* Every peer answers; the answers come in the channels' order, whole. */
+TEST(request_answers)
+{
+	struct peers	 p;
+	struct answers	 r;
+
+	peers_open(&p);
+	memset(&r, 0, sizeof r);
+	r.base = p.base;
+	p.rec[1]->answer = "an answer in five parts";
+	r.inside = true;
+	ASSERT_TRUE(ipc_request(p.base, p.a, 3, 0x301, "ping", 4, 5000,
+	    got_answers, &r) != NULL);
+	r.inside = false;
+	event_base_dispatch(p.base);
+	ASSERT_EQ(r.calls, 1);
+	ASSERT_TRUE(!r.reentered);
+	ASSERT_UEQ(r.n, 3);
+	ASSERT_EQ(r.status[0], 0);
+	ASSERT_STR_EQ(r.data[0], "ping");
+	ASSERT_EQ(r.status[1], 0);
+	ASSERT_STR_EQ(r.data[1], "an answer in five parts");
+	ASSERT_STR_EQ(r.data[2], "ping");
+	ASSERT_EQ(p.rec[0]->types[0], 0x301);
+	/* No channel: the callback still runs, from the loop, with none. */
+	r.calls = 0;
+	r.inside = true;
+	ipc_request(p.base, p.a, 0, 0x301, NULL, 0, 5000, got_answers, &r);
+	r.inside = false;
+	ASSERT_EQ(r.calls, 0);
+	event_base_dispatch(p.base);
+	ASSERT_EQ(r.calls, 1);
+	ASSERT_TRUE(!r.reentered);
+	ASSERT_UEQ(r.n, 0);
+	peers_close(&p);
+}
+
+/*
+ * A peer that does not answer times out; its late answer is dropped and
+ * is not an error. A peer that goes away answers -EPIPE before the
+ * timeout, and so does a channel destroyed on the requester's side
+ * (from the loop, not inside the destroy).
+ */
+TEST(request_timeout_and_gone)
+{
+	struct peers	 p;
+	struct answers	 r;
+	uint64_t	 t0;
+	int		 i;
+
+	peers_open(&p);
+	memset(&r, 0, sizeof r);
+	r.base = p.base;
+	p.rec[0]->reply = false;
+	t0 = now_ms();
+	ipc_request(p.base, p.a, 2, 0x300, "x", 1, 200, got_answers, &r);
+	event_base_dispatch(p.base);
+	ASSERT_EQ(r.calls, 1);
+	ASSERT_GE(now_ms() - t0, 150);
+	ASSERT_EQ(r.status[0], -ETIMEDOUT);
+	ASSERT_EQ(r.status[1], 0);
+	/* The late answer. */
+	ipc_chan_reply(p.b[0], 1, "late", 4);
+	event_base_loop(p.base, EVLOOP_NONBLOCK);
+	ASSERT_UEQ(ipc_chan_errors(p.a[0]), 0);
+
+	/* The peer of a[1] closes; a[2] is destroyed by the requester. */
+	memset(&r, 0, sizeof r);
+	r.base = p.base;
+	p.rec[1]->reply = false;
+	p.rec[2]->reply = false;
+	t0 = now_ms();
+	ipc_request(p.base, p.a + 1, 2, 0x300, "x", 1, 5000, got_answers, &r);
+	ipc_chan_destroy(p.b[1]);
+	p.b[1] = NULL;
+	r.inside = true;
+	ipc_chan_destroy(p.a[2]);
+	p.a[2] = NULL;
+	r.inside = false;
+	ASSERT_EQ(r.calls, 0);
+	/* The close callback of a[1] breaks the loop too: go on (bounded). */
+	for (i = 0; i < 10 && r.calls == 0; i++) {
+		event_base_dispatch(p.base);
+	}
+	ASSERT_EQ(r.calls, 1);
+	ASSERT_TRUE(!r.reentered);
+	ASSERT_LT(now_ms() - t0, 2000);
+	ASSERT_EQ(r.status[0], -EPIPE);
+	ASSERT_EQ(r.status[1], -EPIPE);
+	/* A closed channel refuses at once: -EPIPE without waiting. */
+	memset(&r, 0, sizeof r);
+	r.base = p.base;
+	t0 = now_ms();
+	ipc_request(p.base, p.a + 1, 1, 0x300, "x", 1, 5000, got_answers, &r);
+	for (i = 0; i < 10 && r.calls == 0; i++) {
+		event_base_dispatch(p.base);
+	}
+	ASSERT_EQ(r.calls, 1);
+	ASSERT_LT(now_ms() - t0, 2000);
+	ASSERT_EQ(r.status[0], -EPIPE);
+	peers_close(&p);
+}
+
+/* A request the peer's table refuses is answered "refused" at once. */
+TEST(request_refused)
+{
+	struct event_base	*base = event_base_new();
+	struct recorder		*rx = calloc(1, sizeof *rx), *tx = calloc(1,
+	    sizeof *tx);
+	struct ipc_chan		*a, *b;
+	struct answers		 r;
+	uint64_t		 t0;
+	int			 sv[2];
+
+	ASSERT_EQ(pair(sv), 0);
+	rx->base = tx->base = base;
+	rx->want_errors = -1;
+	a = ipc_chan_create(base, sv[0], &rec_rx, tx);
+	b = ipc_chan_create(base, sv[1], &strict_rx, rx);
+	memset(&r, 0, sizeof r);
+	r.base = base;
+	t0 = now_ms();
+	ipc_request(base, &a, 1, 0x310, "short", 5, 5000, got_answers, &r);
+	event_base_dispatch(base);
+	ASSERT_EQ(r.calls, 1);
+	ASSERT_EQ(r.status[0], -EBADMSG);
+	ASSERT_LT(now_ms() - t0, 2000);
+	ASSERT_EQ(rx->errors[IPC_ERR_LENGTH], 1);
+	ipc_chan_destroy(a);
+	ipc_chan_destroy(b);
+	event_base_free(base);
+	free(rx);
+	free(tx);
+}
+
+/* A cancelled request never calls back, even when answers come. */
+TEST(request_cancel)
+{
+	struct peers		 p;
+	struct answers		 r;
+	struct ipc_request	*req;
+	struct timeval		 tv = { 0, 100000 };
+
+	peers_open(&p);
+	memset(&r, 0, sizeof r);
+	r.base = p.base;
+	req = ipc_request(p.base, p.a, 3, 0x300, "x", 1, 50, got_answers,
+	    &r);
+	ipc_request_cancel(req);
+	event_base_loopexit(p.base, &tv);
+	event_base_dispatch(p.base);
+	ASSERT_EQ(r.calls, 0);
+	ASSERT_EQ(p.rec[0]->count, 1);
+	ASSERT_UEQ(ipc_chan_errors(p.a[0]), 0);
+	peers_close(&p);
 }
 
 struct bigrec {
@@ -275,18 +626,17 @@ struct bigrec {
 	int			 ok;
 };
 
-static void
-big_msg(struct ipc_chan *chan, const struct ipc_hdr *h, const void *payload,
-    int fd, void *arg)
+static int
+big_msg(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 {
 	struct bigrec	*r = arg;
-	const uint8_t	*p = payload;
+	const uint8_t	*p = m->payload;
 	size_t		 i;
 
 	r->count++;
-	r->len = h->len;
-	r->ok = r->ok && fd == -1 && p[h->len] == '\0';
-	for (i = 0; i < h->len; i++) {
+	r->len = m->len;
+	r->ok = r->ok && m->fd == -1 && p[m->len] == '\0';
+	for (i = 0; i < m->len; i++) {
 		if (p[i] != (uint8_t)(i * 7)) {
 			r->ok = 0;
 			break;
@@ -295,7 +645,16 @@ big_msg(struct ipc_chan *chan, const struct ipc_hdr *h, const void *payload,
 	if (r->count == 3) {
 		event_base_loopbreak(r->base);
 	}
+	return 0;
 }
+
+static const struct ipc_handler big_handlers[] = {
+	{ 0x300, "big", 0, IPC_MAX_MESSAGE, 0, big_msg },
+};
+
+static const struct ipc_receiver big_rx = {
+	big_handlers, nitems(big_handlers), NULL, NULL,
+};
 
 /* A payload larger than a packet travels in a memfd, in order. */
 TEST(chan_large_message)
@@ -311,8 +670,8 @@ TEST(chan_large_message)
 		big[i] = (uint8_t)(i * 7);
 	}
 	ASSERT_EQ(pair(sv), 0);
-	a = ipc_chan_create(base, sv[0], big_msg, NULL, &tx);
-	b = ipc_chan_create(base, sv[1], big_msg, NULL, &rx);
+	a = ipc_chan_create(base, sv[0], &big_rx, &tx);
+	b = ipc_chan_create(base, sv[1], &big_rx, &rx);
 	ASSERT_EQ(ipc_chan_send(a, 0x300, 1, big, len, -1), 0);
 	ASSERT_EQ(ipc_chan_send(a, 0x300, 2, big, 10, -1), 0);
 	ASSERT_EQ(ipc_chan_send(a, 0x300, 3, big, IPC_MAX_PAYLOAD + 1, -1),
@@ -329,14 +688,6 @@ TEST(chan_large_message)
 	free(big);
 }
 
-TEST(stats_names)
-{
-	ASSERT_UEQ(WORKER_STATS_N, sizeof(struct worker_stats) / 8);
-	ASSERT_STR_EQ(worker_stats_names[0], "rss");
-	ASSERT_STR_EQ(worker_stats_names[WORKER_STATS_N - 1],
-	    "cluster_bad_messages");
-}
-
 int
 main(void)
 {
@@ -346,8 +697,12 @@ main(void)
 	RUN(pass_descriptor);
 	RUN(bad_version_and_length);
 	RUN(chan_queues_in_order);
-	RUN(push_round_trip);
+	RUN(chan_refuses_and_counts);
+	RUN(dispatch_codes);
+	RUN(request_answers);
+	RUN(request_timeout_and_gone);
+	RUN(request_refused);
+	RUN(request_cancel);
 	RUN(chan_large_message);
-	RUN(stats_names);
 	TEST_DONE();
 }

@@ -43,7 +43,7 @@
 
 #include "common/counters.h"
 
-#define IPC_VERSION		4
+#define IPC_VERSION		5
 #define IPC_MAX_PAYLOAD		(60 * 1024)	/* in the packet itself */
 #define IPC_MAX_MESSAGE		(32 * 1024 * 1024)	/* through a memfd */
 #define IPC_MAX_ANSWER		(256 * 1024 * 1024)	/* one peer's parts */
@@ -69,6 +69,9 @@ enum ipc_type {
 	IPC_BROADCAST = 0x112,	/* struct ipc_broadcast; answer ipc_count */
 	IPC_CH_DELIVER = 0x121,	/* struct ipc_ch_push: deliver locally */
 	IPC_CH_DROP = 0x122,	/* channel name: destroyed */
+	IPC_CLUSTER_SHOW = 0x130, /* answer: JSON text (show cluster) */
+	IPC_CLUSTER_ORPHANS = 0x131, /* JSON text: exports of a dead
+					 worker's bound sessions */
 
 	/* 0x2xx: worker to master. */
 	IPC_READY = 0x200,
@@ -79,6 +82,9 @@ enum ipc_type {
 	IPC_CH_DESTROY = 0x213,	/* channel name */
 	IPC_SESSION_CLOSED = 0x214, /* struct ipc_session_closed */
 	IPC_KICK_ALL = 0x215,	/* struct ipc_kick: on the other workers */
+	IPC_CLUSTER_BOUND = 0x220, /* JSON text: a bound session's export */
+	IPC_CLUSTER_UNBOUND = 0x221, /* struct ipc_session_closed */
+	IPC_CLUSTER_STATS = 0x222, /* JSON text: calls per backend server */
 };
 
 struct ipc_hdr {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -58,6 +59,13 @@ static const struct ipc_handler child_handlers[] = {
 	  sizeof(struct ipc_session_closed), 0, hub_msg_session_closed },
 	{ IPC_KICK_ALL, "kick everywhere", sizeof(struct ipc_kick) + 1,
 	  IPC_MAX_MESSAGE, 0, hub_msg_kick_all },
+	{ IPC_CLUSTER_BOUND, "cluster bound", 2, IPC_MAX_MESSAGE, 0,
+	  membership_msg_bound },
+	{ IPC_CLUSTER_UNBOUND, "cluster unbound",
+	  sizeof(struct ipc_session_closed),
+	  sizeof(struct ipc_session_closed), 0, membership_msg_unbound },
+	{ IPC_CLUSTER_STATS, "cluster stats", 2, IPC_MAX_MESSAGE, 0,
+	  membership_msg_stats },
 };
 
 const struct ipc_receiver child_receiver = {
@@ -213,7 +221,9 @@ child_free(struct child *c)
 {
 	TAILQ_REMOVE(&master->children, c, entry);
 	hub_child_gone(c->serial);
+	membership_child_gone(c->serial);
 	ipc_chan_destroy(c->chan);
+	json_decref(c->cluster_stats);
 	free(c);
 }
 
@@ -381,6 +391,7 @@ static int
 child_msg_ready(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 {
 	reload_child_ready(arg);
+	membership_child_ready(arg);
 	return 0;
 }
 

@@ -269,6 +269,7 @@ main(int argc, char **argv)
 
 	admin_close();
 	metrics_close();
+	membership_free_all();
 	listen_free_all(master->listeners, master->n_listeners);
 	if (*master->conf->pid_file != '\0') {
 		unlink(master->conf->pid_file);

@@ -63,6 +63,7 @@ struct child {
 	uint64_t		 heartbeat_ms;	/* last heartbeat or spawn */
 	uint64_t		 deadline_ms;	/* SIGKILL after this, or 0 */
 	struct worker_stats	 stats;		/* its last heartbeat */
+	struct json_t		*cluster_stats;	/* calls per backend, or NULL */
 };
 TAILQ_HEAD(child_list, child);
 
@@ -224,6 +225,20 @@ int		 admin_line_find(const char *buf, size_t len, bool eof,
 char		*admin_render(const json_t *value, const char *error,
 		     bool json, size_t *ret_len);
 json_t		*admin_json_string(const char *s, size_t len);
+
+/* membership.c: the workers in a Pomelo/Pinus cluster */
+int		 membership_msg_bound(struct ipc_chan *chan,
+		     struct ipc_msg *m, void *arg);
+int		 membership_msg_unbound(struct ipc_chan *chan,
+		     struct ipc_msg *m, void *arg);
+int		 membership_msg_stats(struct ipc_chan *chan,
+		     struct ipc_msg *m, void *arg);
+void		 membership_child_gone(uint32_t serial);
+void		 membership_child_ready(struct child *c);
+void		 membership_free_all(void);
+void		 membership_stat(struct json_t *stat);
+struct evbuffer;
+void		 membership_metrics(struct evbuffer *b);
 
 /* hub.c: control-channel handlers, each with its child as <arg> */
 int		 hub_msg_join(struct ipc_chan *chan, struct ipc_msg *m,

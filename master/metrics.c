@@ -95,6 +95,7 @@ metrics_show_stat(struct admin_call *call)
 		json_object_set_new(j, d->name,
 		    json_integer((json_int_t)counter_get(d, &ms)));
 	}
+	membership_stat(j);
 	admin_answer(call, j);
 }
 
@@ -140,6 +141,7 @@ metrics_page(struct evbuffer *b)
 			    c->slot, c->generation, counter_get(d, &c->stats));
 		}
 	}
+	membership_metrics(b);
 }
 
 /*

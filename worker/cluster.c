@@ -98,6 +98,11 @@ static struct {
 	void			(*left)(void);
 } cl;
 
+const uint64_t cluster_latency_bounds[CLUSTER_LATENCY_BUCKETS - 1] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
+	5000000,
+};
+
 static void	cluster_connect(void);
 static void	cluster_lost(const char *why);
 static void	cluster_timer_cb(evutil_socket_t, short, void *);
@@ -231,6 +236,8 @@ cluster_server_add(json_t *info)
 			srv->timeouts = old->timeouts;
 			srv->latency_us = old->latency_us;
 			srv->answered = old->answered;
+			memcpy(srv->latency_hist, old->latency_hist,
+			    sizeof srv->latency_hist);
 		}
 		hmap_put(&cl.by_id, srv->id, strlen(srv->id), srv);
 		cluster_server_free(old);
@@ -884,6 +891,67 @@ cluster_finish(void)
 	memset(&cl, 0, sizeof cl);
 }
 
+/* An answer from <srv> came <us> after its call. */
+void
+cluster_latency(struct cluster_server *srv, uint64_t us)
+{
+	size_t	 i;
+
+	srv->answered++;
+	srv->latency_us += us;
+	for (i = 0; i < CLUSTER_LATENCY_BUCKETS - 1; i++) {
+		if (us <= cluster_latency_bounds[i]) {
+			break;
+		}
+	}
+	srv->latency_hist[i]++;
+}
+
+/*
+ * Sends the master the counters of the calls to each backend server
+ * (for show stat and /metrics), with the heartbeat: JSON text
+ * [{"id","type","forwarded","errors","timeouts","answered",
+ * "latency_us","hist":[...]}].
+ */
+void
+cluster_send_stats(struct ipc_chan *chan)
+{
+	struct hmap_entry	*e;
+	struct cluster_server	*srv;
+	json_t			*list, *hist;
+	char			*text;
+	size_t			 it, i;
+
+	if (!cluster_enabled()) {
+		return;
+	}
+	list = json_array();
+	for (e = hmap_first(&cl.by_id, &it); e != NULL;
+	    e = hmap_next(&cl.by_id, e, &it)) {
+		srv = e->value;
+		if (srv->forwarded == 0) {
+			continue;
+		}
+		hist = json_array();
+		for (i = 0; i < CLUSTER_LATENCY_BUCKETS; i++) {
+			json_array_append_new(hist,
+			    json_integer((json_int_t)srv->latency_hist[i]));
+		}
+		json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, "
+		    "s:I, s:I, s:I, s:o}", "id", srv->id, "type", srv->type,
+		    "forwarded", (json_int_t)srv->forwarded,
+		    "errors", (json_int_t)srv->errors,
+		    "timeouts", (json_int_t)srv->timeouts,
+		    "answered", (json_int_t)srv->answered,
+		    "latency_us", (json_int_t)srv->latency_us,
+		    "hist", hist));
+	}
+	text = json_dumps(list, JSON_COMPACT);
+	json_decref(list);
+	ipc_chan_send(chan, IPC_CLUSTER_STATS, 0, text, strlen(text), -1);
+	free(text);
+}
+
 /* What `show cluster` says of this worker. */
 json_t *
 cluster_show(void)
@@ -914,8 +982,10 @@ cluster_show(void)
 		}
 		json_object_set_new(types, t->name, list);
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:o}",
-	    "id", cl.id, "master", worker->conf->cluster_master,
+	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:s, s:I, "
+	    "s:I, s:o}", "id", cl.id, "slot", worker->slot,
+	    "generation", (int)worker->generation,
+	    "master", worker->conf->cluster_master,
 	    "type", cl.flavour == FLAVOUR_PINUS ? "pinus" : "pomelo",
 	    "state", cluster_state_names[cl.state],
 	    "rpc_port", cl.rpc_port,

@@ -166,12 +166,12 @@ forward_hook_reply(void *arg, json_t *resp, const char *why)
 }
 
 /*
- * A bound session closes: the [cluster] session_closed remote
- * (TYPE.REMOTE.METHOD) is called with its export on the server of TYPE
- * its [route] picks; the answer is only logged when it is an error.
+ * Calls the [cluster] session_closed remote (TYPE.REMOTE.METHOD) with
+ * <export> on the server of TYPE that the [route] of <s> picks; the answer
+ * is only logged when it is an error.
  */
-void
-forward_session_closed(struct session *s)
+static void
+forward_hook(const struct session *s, json_t *export)
 {
 	const char		*hook = worker->conf->cluster_session_closed;
 	const char		*a, *b;
@@ -179,9 +179,6 @@ forward_session_closed(struct session *s)
 	char			*service;
 	json_t			*args;
 
-	if (*hook == '\0' || s->uid == NULL) {
-		return;
-	}
 	a = strchr(hook, '.');
 	b = strchr(a + 1, '.');
 	if ((srv = cluster_pick(hook, (size_t)(a - hook), s)) == NULL) {
@@ -191,7 +188,7 @@ forward_session_closed(struct session *s)
 		return;
 	}
 	service = xstrndup(a + 1, (size_t)(b - a - 1));
-	args = json_pack("[o]", forward_export(s));
+	args = json_pack("[O]", export);
 	worker->stats.cluster_hooks++;
 	if (rpc_call(srv, "user", service, b + 1, args, forward_hook_reply,
 	    NULL) != 0) {
@@ -200,4 +197,96 @@ forward_session_closed(struct session *s)
 	}
 	json_decref(args);
 	free(service);
+}
+
+static bool
+forward_hooks_on(void)
+{
+	return cluster_enabled() &&
+	    *worker->conf->cluster_session_closed != '\0';
+}
+
+/* A bound session closes: the session_closed remote hears of it. */
+void
+forward_session_closed(struct session *s)
+{
+	json_t	*export;
+	uint64_t id = s->id;
+
+	if (!forward_hooks_on() || s->uid == NULL) {
+		return;
+	}
+	export = forward_export(s);
+	forward_hook(s, export);
+	json_decref(export);
+	if (s->reported) {
+		/* The hook ran here: the master need not run it again. */
+		s->reported = false;
+		ipc_chan_send(worker->chan, IPC_CLUSTER_UNBOUND, 0, &id,
+		    sizeof id, -1);
+	}
+}
+
+/*
+ * Keeps the master's copy of <s>'s export up to date while it is bound,
+ * so that if this worker dies, another one runs the session_closed hook
+ * for it (CLUSTER.md §9: a Node frontend that dies leaves ghosts).
+ */
+void
+forward_report(struct session *s)
+{
+	json_t	*export;
+	char	*text;
+	uint64_t id = s->id;
+
+	if (!forward_hooks_on() || worker->chan == NULL) {
+		return;
+	}
+	if (s->uid != NULL) {
+		export = forward_export(s);
+		text = json_dumps(export, JSON_COMPACT);
+		json_decref(export);
+		ipc_chan_send(worker->chan, IPC_CLUSTER_BOUND, 0, text,
+		    strlen(text), -1);
+		free(text);
+		s->reported = true;
+	} else if (s->reported) {
+		ipc_chan_send(worker->chan, IPC_CLUSTER_UNBOUND, 0, &id,
+		    sizeof id, -1);
+		s->reported = false;
+	}
+}
+
+/*
+ * Runs the session_closed hook for each export of <exports>: the bound
+ * sessions of a worker that died, handed to us by the master.
+ */
+void
+forward_orphans(json_t *exports)
+{
+	struct session	 s;
+	json_t		*e;
+	size_t		 i;
+	uint64_t	 id;
+
+	if (!forward_hooks_on()) {
+		return;
+	}
+	json_array_foreach(exports, i, e) {
+		memset(&s, 0, sizeof s);
+		if (!jsval_key_uint(json_object_get(e, "id"), &id) ||
+		    !jsval_cstr(json_object_get(e, "uid"),
+		    (const char **)&s.uid)) {
+			continue;
+		}
+		s.id = id;
+		s.settings = json_object_get(e, "settings");
+		if (!json_is_object(s.settings)) {
+			s.settings = NULL;
+		}
+		forward_hook(&s, e);
+	}
+	log_info("cluster: ran the session_closed remote for %zu session%s "
+	    "of a worker that died", json_array_size(exports),
+	    json_array_size(exports) == 1 ? "" : "s");
 }

@@ -148,8 +148,7 @@ rpc_mailbox_response(struct rpc_mailbox *mb, json_t *item)
 		return;
 	}
 	rpc_call_unlink(mb, call);
-	mb->srv->answered++;
-	mb->srv->latency_us += now_us() - call->sent_us;
+	cluster_latency(mb->srv, now_us() - call->sent_us);
 	call->cb(call->arg, r.resp != NULL ? r.resp : json_null(), NULL);
 	free(call);
 }

@@ -53,6 +53,8 @@ static struct {
 	struct hmap		 by_uid;	/* uid -> first session */
 } sessions;
 
+static void	session_unbind_quiet(struct session *);
+
 static const char *const session_state_names[] = {
 	[SESSION_INITED] = "inited",
 	[SESSION_WAIT_ACK] = "wait_ack",
@@ -148,7 +150,7 @@ session_stop(struct session *s)
 	if (s->uid != NULL && cluster_enabled()) {
 		forward_session_closed(s);
 	}
-	session_unbind(s);
+	session_unbind_quiet(s);
 	json_decref(s->settings);
 	s->settings = NULL;
 }
@@ -574,13 +576,17 @@ session_set(struct session *s, const char *key, json_t *value)
 		s->settings = json_object();
 	}
 	json_object_set_new(s->settings, key, value);
+	if (s->reported) {
+		forward_report(s);
+	}
 }
 
 void
 session_del(struct session *s, const char *key)
 {
-	if (s->settings != NULL) {
-		json_object_del(s->settings, key);
+	if (s->settings != NULL && json_object_del(s->settings, key) == 0 &&
+	    s->reported) {
+		forward_report(s);
 	}
 }
 
@@ -602,14 +608,25 @@ session_by_uid(const char *uid)
 int
 session_bind(struct session *s, const char *uid)
 {
-	session_unbind(s);
+	session_unbind_quiet(s);
 	s->uid = xstrdup(uid);
 	s->uid_next = hmap_put(&sessions.by_uid, s->uid, strlen(s->uid), s);
+	forward_report(s);
 	return 0;
 }
 
 void
 session_unbind(struct session *s)
+{
+	if (s->uid != NULL) {
+		session_unbind_quiet(s);
+		forward_report(s);
+	}
+}
+
+/* Takes <s> out of the uid index, without telling anyone. */
+static void
+session_unbind_quiet(struct session *s)
 {
 	struct session	*head, **pp;
 

@@ -117,6 +117,7 @@ struct session {
 	struct session		*uid_next;	/* same uid, this worker */
 	json_t			*settings;	/* key/value, or NULL */
 	TAILQ_HEAD(, wmember)	 memberships;	/* channels joined */
+	bool			 reported;	/* the master has its export */
 };
 
 /*
@@ -369,6 +370,10 @@ int		 mconn_fd(const struct mconn *m);
 /* cluster.c: membership of a Pomelo/Pinus cluster (CLUSTER.md §3) */
 struct rpc_mailbox;
 
+/* Upper bounds of the latency histogram (µs), the last is +Inf. */
+#define CLUSTER_LATENCY_BUCKETS	12
+extern const uint64_t cluster_latency_bounds[CLUSTER_LATENCY_BUCKETS - 1];
+
 /* A server of the cluster, as its master announced it. */
 struct cluster_server {
 	char			*id;
@@ -384,6 +389,7 @@ struct cluster_server {
 	uint64_t		 timeouts;
 	uint64_t		 latency_us;	/* sum, for the mean */
 	uint64_t		 answered;
+	uint64_t		 latency_hist[CLUSTER_LATENCY_BUCKETS];
 };
 
 bool		 cluster_enabled(void);
@@ -396,6 +402,8 @@ int		 cluster_flavour(void);
 struct cluster_server *cluster_pick(const char *type, size_t type_len,
 		     const struct session *s);
 json_t		*cluster_show(void);
+void		 cluster_send_stats(struct ipc_chan *chan);
+void		 cluster_latency(struct cluster_server *srv, uint64_t us);
 
 /* rpc-client.c: calls to backend servers (pomelo-rpc mailboxes, §4) */
 /*
@@ -427,6 +435,8 @@ json_t		*remote_dispatch(const struct rpc_request *req);
 bool		 forward_request(struct session *s, struct request *r);
 void		 forward_session_closed(struct session *s);
 json_t		*forward_export(const struct session *s);
+void		 forward_report(struct session *s);
+void		 forward_orphans(json_t *exports);
 
 /* app-hello.c */
 void		 app_hello_init(void);

@@ -44,6 +44,7 @@ worker_send_stats(void)
 	worker->stats.rss = proc_rss(getpid());
 	ipc_chan_send(worker->chan, IPC_HEARTBEAT, 0, &worker->stats,
 	    sizeof worker->stats, -1);
+	cluster_send_stats(worker->chan);
 }
 
 static void
@@ -353,6 +354,36 @@ worker_msg_sessions(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 	return 0;
 }
 
+/* IPC_CLUSTER_SHOW: this worker's part of show cluster, as JSON text. */
+static int
+worker_msg_cluster_show(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
+{
+	json_t	*j = cluster_show();
+	char	*text = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	ipc_chan_reply(chan, m->tag, text, strlen(text));
+	free(text);
+	return 0;
+}
+
+/* IPC_CLUSTER_ORPHANS: a dead worker's bound sessions, for their hooks. */
+static int
+worker_msg_cluster_orphans(struct ipc_chan *chan, struct ipc_msg *m,
+    void *arg)
+{
+	json_t	*list;
+
+	list = json_loadb((const char *)m->payload, m->len, 0, NULL);
+	if (!json_is_array(list)) {
+		json_decref(list);
+		return -EBADMSG;
+	}
+	forward_orphans(list);
+	json_decref(list);
+	return 0;
+}
+
 /* IPC_LISTENER: one listening socket; accepted on after IPC_START. */
 static int
 worker_msg_listener(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
@@ -474,6 +505,9 @@ static const struct ipc_handler worker_handlers[] = {
 	{ IPC_CH_DELIVER, "channel deliver", sizeof(struct ipc_ch_push) + 1,
 	  IPC_MAX_MESSAGE, 0, channel_msg_deliver },
 	{ IPC_CH_DROP, "channel drop", 1, IPC_NAME_MAX, 0, channel_msg_drop },
+	{ IPC_CLUSTER_SHOW, "show cluster", 0, 0, 0, worker_msg_cluster_show },
+	{ IPC_CLUSTER_ORPHANS, "cluster orphans", 2, IPC_MAX_MESSAGE, 0,
+	  worker_msg_cluster_orphans },
 };
 
 const struct ipc_receiver worker_receiver = {

@@ -624,21 +624,22 @@ pb_add_field(struct pb_msg *m, const char *key, const json_t *tagv,
 	struct pb_field	*f;
 	const char	*sp1, *sp2;
 	double		 d;
-	size_t		 klen = strlen(key), r;
+	size_t		 klen = strlen(key), wlen, r;
 	int		 rule = -1;
 
 	sp1 = strchr(key, ' ');
-	for (r = 0; sp1 != NULL && r < sizeof(pb_rule_names) /
-	    sizeof(pb_rule_names[0]); r++) {
-		if ((size_t)(sp1 - key) == strlen(pb_rule_names[r]) &&
-		    memcmp(key, pb_rule_names[r], (size_t)(sp1 - key)) == 0) {
+	wlen = sp1 != NULL ? (size_t)(sp1 - key) : klen;
+	for (r = 0; r < sizeof(pb_rule_names) / sizeof(pb_rule_names[0]);
+	    r++) {
+		if (wlen == strlen(pb_rule_names[r]) &&
+		    memcmp(key, pb_rule_names[r], wlen) == 0) {
 			rule = (int)r;
 		}
 	}
 	if (rule < 0) {
 		pb_fail(err, errlen, file, m, "'%s': unknown rule '%.*s' "
 		    "(not 'rule type name' nor 'message Name')", key,
-		    (int)(sp1 != NULL ? (size_t)(sp1 - key) : klen), key);
+		    (int)wlen, key);
 		return -EINVAL;
 	}
 	if ((rule == PB_R_MAP || rule == PB_R_OBJ) && flavour != PB_PINUS) {
@@ -646,7 +647,8 @@ pb_add_field(struct pb_msg *m, const char *key, const json_t *tagv,
 		    "pinus flavour", key, pb_rule_names[rule]);
 		return -EINVAL;
 	}
-	sp2 = strchr(sp1 + 1, ' ');
+	/* pomelo splits on single spaces and wants exactly three words. */
+	sp2 = sp1 != NULL ? strchr(sp1 + 1, ' ') : NULL;
 	if (sp2 == NULL || strchr(sp2 + 1, ' ') != NULL) {
 		pb_fail(err, errlen, file, m, "'%s' is not 'rule type name' "
 		    "(one space between each)", key);
@@ -686,7 +688,7 @@ static int
 pb_index_fields(struct pb_msg *m, const char *file, char *err,
     size_t errlen)
 {
-	struct pb_field	**sorted;
+	struct pb_field	**sorted, *a, *b;
 	uint32_t	 max_tag = 0;
 	size_t		 i, n = m->n_fields;
 
@@ -720,9 +722,15 @@ pb_index_fields(struct pb_msg *m, const char *file, char *err,
 	qsort(sorted, n, sizeof(*sorted), pb_bytag_cmp);
 	for (i = 1; i < n; i++) {
 		if (sorted[i - 1]->tag == sorted[i]->tag) {
+			a = sorted[i - 1];
+			b = sorted[i];
+			if (a->pos > b->pos) {
+				a = sorted[i];
+				b = sorted[i - 1];
+			}
 			pb_fail(err, errlen, file, m, "field '%s': tag %" PRIu32
-			    " already used by field '%s'", sorted[i]->name,
-			    sorted[i]->tag, sorted[i - 1]->name);
+			    " already used by field '%s'", b->name, b->tag,
+			    a->name);
 			free(sorted);
 			return -EINVAL;
 		}
@@ -1238,8 +1246,8 @@ pb_field_by_tag(const struct pb_msg *m, uint64_t tag)
 
 /*
  * Appends <s> to <buf> for an error message: at most 40 bytes of it, with
- * control characters as \xNN, since map keys come from the peer and the
- * message goes to a log.
+ * control characters as \xNN, since map keys and values come from peers
+ * and the message goes to a log.
  */
 static size_t
 pb_path_add(char *buf, size_t len, size_t size, const char *s)
@@ -1452,7 +1460,7 @@ static inline void
 enc_put(struct pb_enc *e, const void *src, size_t n)
 {
 	/* Past the end only count: once a write is skipped, pos > cap. */
-	if (e->pos <= e->cap && n <= e->cap - e->pos) {
+	if (n > 0 && e->pos <= e->cap && n <= e->cap - e->pos) {
 		memcpy(e->p + e->pos, src, n);
 	}
 	e->pos += n;
@@ -1499,6 +1507,7 @@ enc_int(struct pb_enc *e, const json_t *v, bool zigzag)
 {
 	json_int_t	 i;
 	double		 n, r;
+	char		 text[64];
 
 	switch (json_typeof(v)) {
 	case JSON_INTEGER:
@@ -1520,8 +1529,8 @@ enc_int(struct pb_enc *e, const json_t *v, bool zigzag)
 	case JSON_STRING:
 		if (!pb_js_parse_int(json_string_value(v),
 		    json_string_length(v), &n)) {
-			return enc_fail(e, "\"%.40s\" is not a number",
-			    json_string_value(v));
+			pb_path_add(text, 0, sizeof(text), json_string_value(v));
+			return enc_fail(e, "\"%s\" is not a number", text);
 		}
 		break;
 	default:

@@ -33,28 +33,37 @@
  * Pinus does not check required fields beneath map and obj values, nor
  * does this. PB_POMELO rejects these types and rules: pomelo's parser
  * drops map/obj fields, and its codec has no case for the three types (it
- * would write a key with no value).
+ * would write a key with no value). Otherwise the two write the same
+ * bytes and parse to the same form; their decoders differ only on bad
+ * input (pomelo throws on an unknown tag, pinus skips its key and reads
+ * on), which is an error here for both.
  *
  * Stricter than the JavaScript libraries, which accept these silently and
- * then misbehave at run time: a schema error names the file, route,
- * message and field (an unknown rule or type, a key that is not "rule type
- * name", a duplicate field name or tag, a tag that is not an integer in
- * 0..2^28-1, a field named __messages, __tags or after an Object.prototype
- * member, a map key type other than string or an integer type). Values:
- * numbers for float/double; numbers or strings (read as parseInt reads
- * them) for the integer types, whose result must lie in -2^63..2^64 after
- * zig-zag; strings for string; objects for messages; arrays or null
- * (absent) for repeated; objects or null for map/obj. Anything else is an
+ * then misbehave at run time. Schemas: an error names the file, route,
+ * message and field for an unknown rule, a key that is not "rule type
+ * name" or "message Name" (one space each), a duplicate field name or tag
+ * (pomelo keeps one silently), a tag that is not an integer in
+ * 0..2^28-1, a name that is __messages, __tags or an Object.prototype
+ * member, a map key type other than string or an integer type, and a type
+ * that does not resolve in a message some route uses (elsewhere it is
+ * left alone, as pomelo's parser does; a global "message X" that does not
+ * resolve is then not found by pb_protos_find()). Values: float and double
+ * take numbers; the integer types numbers or strings, read as parseInt
+ * reads them (3.7 is 3, "12abc" 12, "0x1f" 31), unsigned ones below 2^64
+ * and signed ones within +-2^63, but not numbers parseInt would read from
+ * an exponent form (1e21 and up, non-zero below 1e-6); string takes
+ * strings; a message takes objects; repeated takes arrays or null (left
+ * out, as pomelo does); map/obj take objects or null. Anything else is an
  * error naming the field, where pomelo would throw, write NaN or zero, or
  * skip the field. Decoding rejects truncated input, an unknown tag, a
- * varint longer than 10 bytes or not below 2^64, a nested message whose
- * fields overrun it, nesting deeper than PB_DEPTH_MAX, and integer map keys
- * beyond 2^53, where the JavaScript decoders throw or return garbage.
- * Decoded strings are UTF-8 with invalid sequences replaced by U+FFFD as
- * Node's Buffer.toString() does (the browser codec writes astral
- * characters as CESU-8, which Pomelo receives as replacement characters
- * too); a NaN or infinite float decodes to null, as JSON.stringify writes
- * it.
+ * varint longer than 10 bytes or not below 2^64, a field that overruns
+ * its message's length, nesting deeper than PB_DEPTH_MAX, and integer map
+ * keys beyond 2^53, where the JavaScript decoders throw or return garbage.
+ * Decoded integers are JavaScript numbers (sums of doubles, so rounded
+ * above 2^53); decoded strings are UTF-8 with invalid sequences replaced
+ * by U+FFFD as Node's Buffer.toString() does (the browser codec writes
+ * astral characters as CESU-8, which Pomelo receives as six U+FFFD too); a
+ * NaN or infinite float decodes to null, as JSON.stringify writes it.
  */
 
 #ifndef COMMON_PROTOBUF_H
@@ -133,14 +142,15 @@ const struct pb_msg *pb_protos_find(const struct pb_protos *p,
 	     const char *route, size_t len);
 
 /*
- * Encodes the object <value> as message <m> into <out> (<cap> bytes).
- * Returns 0 and the length in <*ret_len> (0 when no field was written:
- * pomelo then sends an empty body); -ENOBUFS when <cap> is too small, with
- * the length needed in <*ret_len> (encode again with that much); -EINVAL
- * when <value> does not fit <m> (a required field is missing, a value has
- * the wrong JSON type or is out of range, nesting is too deep), with the
- * reason and field path in <err> ("missing required field 'pts[1].x'").
- * Allocates nothing except for maps with more than 32 integer keys.
+ * Encodes the object <value> as message <m> into <out> (<cap> bytes; NULL
+ * when <cap> is 0, to measure). Returns 0 and the length in <*ret_len> (0
+ * when no field was written: pomelo then sends an empty body); -ENOBUFS
+ * when <cap> is too small, with the length needed in <*ret_len> (encode
+ * again with that much); -EINVAL when <value> does not fit <m>, with the
+ * reason and the field's path in <err>: "missing required field
+ * 'pts[1].x'", "field 'inner.s': expected a string, got a number", "field
+ * 'n': out of range". Allocates nothing, except for a map value with more
+ * than 32 integer keys.
  */
 int	 pb_encode(const struct pb_msg *m, const json_t *value, uint8_t *out,
 	     size_t cap, size_t *ret_len, char *err, size_t errlen);
@@ -148,7 +158,9 @@ int	 pb_encode(const struct pb_msg *m, const json_t *value, uint8_t *out,
 /*
  * Decodes the <len> bytes at <in> as message <m> into a new object in
  * <*ret> (the caller's to json_decref()). Returns 0, or -EBADMSG with a
- * short reason in <err> ("unknown tag 9 at byte 14"), <*ret> untouched.
+ * short reason in <err> ("unknown tag 9 at byte 14", "field 'pts[0].y':
+ * truncated at byte 5"); <*ret> is untouched on failure. Field paths in
+ * errors show control characters as \xNN (map keys come from the peer).
  */
 int	 pb_decode(const struct pb_msg *m, const uint8_t *in, size_t len,
 	     json_t **ret, char *err, size_t errlen);

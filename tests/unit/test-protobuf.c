@@ -690,6 +690,8 @@ TEST(schema_errors)
 	    "rule 'requird' (not 'rule type name' nor 'message Name')");
 	ASSERT_STR_CONTAINS(compile_err("{\"r\":{\"comment\":1}}", PB_POMELO),
 	    "unknown rule 'comment'");
+	ASSERT_STR_CONTAINS(compile_err("{\"r\":{\"optional\":1}}", PB_POMELO),
+	    "'optional' is not 'rule type name'");
 	ASSERT_STR_EQ(compile_err("{\"r\":{\"map KV m\":1}}", PB_POMELO),
 	    "test.json: route r: 'map KV m': rule 'map' needs the pinus "
 	    "flavour");

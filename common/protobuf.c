@@ -571,9 +571,11 @@ pb_build(const json_t *obj, const char *name, size_t len,
 	json_object_foreach((json_t *)obj, key, v) {
 		klen = json_object_iter_key_len(json_object_key_to_iter(key));
 		sp = memchr(key, ' ', klen);
-		if (sp != NULL && sp - key == 7 && memcmp(key, "message", 7) == 0) {
-			rest = sp + 1;
-			if (memchr(rest, ' ', klen - 8) != NULL) {
+		if (klen >= 7 && memcmp(key, "message", 7) == 0 &&
+		    (klen == 7 || (sp != NULL && sp - key == 7))) {
+			/* "message Name": a nested type, parsed the same way. */
+			rest = key + 8;
+			if (klen == 7 || memchr(rest, ' ', klen - 8) != NULL) {
 				pb_fail(err, errlen, file, m, "'%s' is not "
 				    "'message Name'", key);
 				rc = -EINVAL;
@@ -1055,6 +1057,11 @@ pb_protos_compile(const json_t *source, enum pb_flavour flavour,
 	p->top = xcalloc(n > 0 ? n : 1, sizeof(*p->top));
 	p->by_route = xcalloc(n > 0 ? n : 1, sizeof(*p->by_route));
 	p->globals = xcalloc(n > 0 ? n : 1, sizeof(*p->globals));
+	/*
+	 * Every top-level key is an entry (a route, or a global "message X"
+	 * that is one too); all are built before any type is resolved, since
+	 * a type may name a global defined further down.
+	 */
 	json_object_foreach((json_t *)source, key, v) {
 		klen = json_object_iter_key_len(json_object_key_to_iter(key));
 		if (strcmp(key, "__proto__") == 0 || (klen > 8 &&
@@ -1104,6 +1111,7 @@ pb_protos_compile(const json_t *source, enum pb_flavour flavour,
 		goto fail;
 	}
 
+	/* The parsed form, printed once: the handshake sends it verbatim. */
 	memset(&b, 0, sizeof(b));
 	sbuf_add(&b, "{", 1);
 	for (i = 0; i < p->n_top; i++) {
@@ -1552,6 +1560,10 @@ pb_fround(double d)
 	return (float)d;
 }
 
+/*
+ * Writes one value of <type> (a message: <msg>) without its key: what
+ * pomelo's encodeProp writes. <check>: check required fields beneath.
+ */
 static int
 enc_value(struct pb_enc *e, uint8_t type, const struct pb_msg *msg,
     const json_t *v, bool check)
@@ -1669,6 +1681,7 @@ enc_nested(struct pb_enc *e, const struct pb_msg *m, const json_t *obj,
 	return 0;
 }
 
+/* Writes field <f> with value <v>: key and value, or none if absent. */
 static int
 enc_field(struct pb_enc *e, const struct pb_field *f, const json_t *v,
     bool check)
@@ -2188,7 +2201,7 @@ dec_entries(struct pb_dec *d, const uint8_t *end, const struct pb_field *f,
 	const uint8_t	*at = d->p;
 	json_t		*k, *v;
 	uint64_t	 n, i, u;
-	double		 x;
+	double		 x, key;
 	char		 num[32];
 	int		 rc = 0;
 
@@ -2210,17 +2223,21 @@ dec_entries(struct pb_dec *d, const uint8_t *end, const struct pb_field *f,
 			if (dec_varint(d, end, &u, &x) != 0) {
 				return -EBADMSG;
 			}
-			if (x > PB_TWO53) {
-				return dec_fail(d, at, "map key beyond 2^53");
-			}
+			/* The key as JavaScript has it, a number, then text. */
 			if (f->key_type == PB_T_UINT32 ||
 			    f->key_type == PB_T_UINT64) {
-				snprintf(num, sizeof(num), "%" PRIu64, u);
+				key = x;
+			} else if (x < PB_TWO53) {
+				key = (u & 1) != 0 ? -(double)(u >> 1) - 1 :
+				    (double)(u >> 1);
 			} else {
-				snprintf(num, sizeof(num), "%" PRId64,
-				    (u & 1) != 0 ? -(int64_t)(u >> 1) - 1 :
-				    (int64_t)(u >> 1));
+				key = (fmod(x, 2) + x) / 2 *
+				    (fmod(x, 2) == 1 ? -1 : 1);
 			}
+			if (fabs(key) > PB_TWO53) {
+				return dec_fail(d, at, "map key beyond 2^53");
+			}
+			snprintf(num, sizeof(num), "%" PRId64, (int64_t)key);
 			k = json_string_nocheck(num);
 		}
 		fr->key = json_string_value(k);

@@ -78,7 +78,7 @@
 #define PB_DEPTH_MAX		64
 /* Bytes pb_protos_version() writes: 24 base64 characters and a NUL. */
 #define PB_VERSION_SIZE		25
-/* A size for error buffers that holds every message in full. */
+/* A size for error buffers: codec errors fit; a schema error may be cut. */
 #define PB_ERR_SIZE		256
 
 enum pb_flavour {

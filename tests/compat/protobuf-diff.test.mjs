@@ -269,7 +269,10 @@ function genKey(r, type) {
 		return r.pick(['a', 'b', '10', '2', '0', 'key"', '中', '', ' 3', 'x y']);
 	}
 	const signed = type === 'int32' || type === 'sInt32' || type === 'sInt64';
-	return String(r.pick([0, 1, 2, 10, 300, 2 ** 31, 2 ** 40, ...(signed ? [-1, -77] : [])]));
+	// Keys are numbers in JavaScript first: 2^53 + 1 reads as 2^53. (A Map's numeric keys
+	// come from Number(key), an obj's from parseInt(key): keep to forms both read alike.)
+	return r.pick([0, 1, 2, 10, 300, 2 ** 31, 2 ** 40, '9007199254740993', '007', '0x10',
+		...(signed ? [-1, -77, '-9007199254740993'] : [])]).toString();
 }
 
 function genValue(ctx, desc, depth) {
@@ -360,9 +363,12 @@ function toPinusInput(schema, desc, v) {
 				return sub && !sub.kv ? toPinusInput(schema, sub, y) : y;
 			};
 			if (f.rule === 'map' || f.rule === 'obj') {
+				// An obj keeps its string keys (pinus parseInt's them); a Map
+				// gets numbers for the integer key types, in the object's order.
 				const kv = desc.nested.get(f.type);
-				const entries = Object.keys(x).map((key) => [kv.keyType === 'string' ? key :
-					Number(key), conv(kv.valueType, x[key])]);
+				const num = f.rule === 'map' && kv.keyType !== 'string';
+				const entries = Object.keys(x).map((key) => [num ? Number(key) : key,
+					conv(kv.valueType, x[key])]);
 				x = f.rule === 'map' ? new Map(entries) : Object.fromEntries(entries);
 			} else if (f.rule === 'repeated' && Array.isArray(x)) {
 				x = x.map((y) => conv(f.type, y));

@@ -632,6 +632,18 @@ TEST(parsed_form)
 	ASSERT_EQ(pb_protos_version(NULL, p, ver), 0);
 	pb_protos_free(p);
 
+	/* A repeated JSON key: the last value, the first place (JSON.parse). */
+	p = compile("{\"r\":{\"optional uInt32 a\":1,\"optional string b\":2,"
+	    "\"optional uInt32 a\":3},\"s\":{},\"r\":{\"optional uInt32 a\":4,"
+	    "\"optional string b\":2}}", PB_POMELO);
+	ASSERT_TRUE(p != NULL);
+	ASSERT_STR_EQ(pb_protos_json(p, NULL), "{\"r\":{\"a\":{\"option\":"
+	    "\"optional\",\"type\":\"uInt32\",\"tag\":4},\"b\":{\"option\":"
+	    "\"optional\",\"type\":\"string\",\"tag\":2},\"__messages\":{},"
+	    "\"__tags\":{\"2\":\"b\",\"4\":\"a\"}},\"s\":{\"__messages\":{},"
+	    "\"__tags\":{}}}");
+	pb_protos_free(p);
+
 	/* Large tags use the sorted table; __tags stays ascending. */
 	p = compile("{\"t\":{\"optional uInt32 a\":268435455,"
 	    "\"optional uInt32 b\":1000,\"optional uInt32 c\":1}}", PB_POMELO);
@@ -708,6 +720,8 @@ TEST(schema_errors)
 	    PB_POMELO), "reserved message name");
 	ASSERT_STR_CONTAINS(compile_err("{\"__proto__\":{}}", PB_POMELO),
 	    "reserved name");
+	ASSERT_STR_EQ(compile_err("{\"r\":{\"message\":{}}}", PB_POMELO),
+	    "test.json: route r: 'message' is not 'message Name'");
 	ASSERT_STR_EQ(compile_err("{\"r\":{\"message A B\":{}}}", PB_POMELO),
 	    "test.json: route r: 'message A B' is not 'message Name'");
 	ASSERT_STR_CONTAINS(compile_err("{\"r\":{\"message \":{}}}",
@@ -813,7 +827,7 @@ TEST(pinus_maps)
 	    "ERR field 'b': expected an object, got an array");
 	ASSERT_STR_EQ(dec(p, "m", "120102"),
 	    "ERR field 'b': 1 entries cannot fit at byte 1");
-	ASSERT_STR_EQ(dec(p, "m", "1201808080808080802000"),
+	ASSERT_STR_EQ(dec(p, "m", "1201808080808080804000"),
 	    "ERR field 'b': map key beyond 2^53 at byte 2");
 	pb_protos_free(p);
 
@@ -826,6 +840,20 @@ TEST(pinus_maps)
 	    "{\"o\":{\"x\":2}}");
 	ASSERT_STR_EQ(dec(p, "m", "0a0102c3280a"),
 	    "{\"o\":{\"\xef\xbf\xbd(\":10}}");
+	pb_protos_free(p);
+
+	/* Integer keys are JavaScript numbers first (pinus's results). */
+	p = compile("{\"k\":{\"obj KU o\":1,\"obj KS z\":2,\"message KU\":"
+	    "{\"required uInt64 key\":1,\"required uInt32 value\":2},"
+	    "\"message KS\":{\"required sInt64 key\":1,"
+	    "\"required uInt32 value\":2}}}", PB_PINUS);
+	ASSERT_TRUE(p != NULL);
+	ASSERT_STR_EQ(dec(p, "k", "0a01818080808080801005"),
+	    "{\"o\":{\"9007199254740992\":5}}");
+	ASSERT_STR_EQ(dec(p, "k", "1201838080808080801005"),
+	    "{\"z\":{\"4503599627370498\":5}}");
+	ASSERT_STR_EQ(dec(p, "k", "1201818080808080801005"),
+	    "{\"z\":{\"4503599627370496\":5}}");
 	pb_protos_free(p);
 
 	ASSERT_STR_EQ(compile_err("{\"m\":{\"map KV a\":1,\"message KV\":"

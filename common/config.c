@@ -24,6 +24,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/protobuf.h"
 #include "common/xmalloc.h"
 
 enum conf_type {
@@ -1221,6 +1222,8 @@ conf_free(struct conf *c)
 	if (c == NULL) {
 		return;
 	}
+	pb_protos_free(c->pb_server);
+	pb_protos_free(c->pb_client);
 	for (i = 0; i < N_DIRECTIVES; i++) {
 		d = &conf_directives[i];
 		if (d->type != CONF_STRING && d->type != CONF_ADDRESS) {

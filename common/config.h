@@ -54,6 +54,8 @@ struct route_conf {
 	int		 line;
 };
 
+struct pb_protos;
+
 struct listener_conf {
 	char		*name;
 	char		*address;	/* as written */
@@ -124,6 +126,11 @@ struct conf {
 	/* Derived by conf_load(). */
 	struct addr		 metrics_addr;
 	struct addr		 cluster_master_addr;
+
+	/* Loaded by the master (master_check_files()), freed with the conf. */
+	struct pb_protos	*pb_server;	/* NULL: no serverProtos */
+	struct pb_protos	*pb_client;
+	char			 pb_version[32]; /* of both, as Pomelo's */
 };
 
 /*

@@ -82,6 +82,9 @@
 	X(control_errors, COUNTER, NONE, "control_errors_total",	\
 	    "Control-channel messages from the master refused (unknown "	\
 	    "type, bad length or version, undecodable payload).")	\
+	X(protobuf_errors, COUNTER, NONE, "protobuf_errors_total",	\
+	    "Bodies that did not fit their protobuf schema: client "	\
+	    "messages dropped, answers and pushes not sent as such.")	\
 	X(cluster_forwarded, COUNTER, NONE, "cluster_forwarded_total",	\
 	    "Client requests and notifies forwarded to backend servers.") \
 	X(cluster_forward_errors, COUNTER, NONE,			\

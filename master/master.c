@@ -25,6 +25,7 @@
 
 #include "common/dict.h"
 #include "common/log.h"
+#include "common/protobuf.h"
 #include "common/sdnotify.h"
 #include "common/xmalloc.h"
 #include "master/master.h"
@@ -32,12 +33,43 @@
 struct master	*master;
 
 /*
- * Checks what the workers will load (users, groups, the dictionary), so
- * -t and a reload catch it. Returns 0, or -EINVAL with the errors in
- * <ret_errors> (the caller's to free).
+ * Loads one protos file into <*ret> (NULL when it is not set or does not
+ * exist, which Pomelo takes as no schema). Returns 0, or -EINVAL with the
+ * error in <ret_errors>.
+ */
+static int
+master_load_protos(const struct conf *conf, const char *key,
+    const char *path, struct pb_protos **ret, char **ret_errors)
+{
+	char	 err[PB_ERR_SIZE];
+	int	 r;
+
+	*ret = NULL;
+	if (*path == '\0') {
+		return 0;
+	}
+	r = pb_protos_load(path, conf->protobuf_flavour == CONF_FLAVOUR_PINUS ?
+	    PB_PINUS : PB_POMELO, ret, err, sizeof err);
+	if (r == -ENOENT) {
+		log_warn("%s: %s: %s does not exist: no schema (as Pomelo "
+		    "reads a missing file)", conf->path, key, path);
+		return 0;
+	}
+	if (r != 0) {
+		xasprintf(ret_errors, "%s: %s: %s\n", conf->path, key, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Checks what the workers will load (users, groups, the dictionary), and
+ * loads the protobuf schemas into <conf>, where the workers find them
+ * once forked, so -t and a reload catch every error. Returns 0, or
+ * -EINVAL with the errors in <ret_errors> (the caller's to free).
  */
 int
-master_check_files(const struct conf *conf, char **ret_errors)
+master_check_files(struct conf *conf, char **ret_errors)
 {
 	struct dict	 d;
 	char		 err[512];
@@ -58,6 +90,21 @@ master_check_files(const struct conf *conf, char **ret_errors)
 		xasprintf(ret_errors, "%s: admin_group: no group named "
 		    "\"%s\"\n", conf->path, conf->admin_group);
 		return -EINVAL;
+	}
+	if (conf->use_protobuf) {
+		if (master_load_protos(conf, "server_protos",
+		    conf->server_protos, &conf->pb_server, ret_errors) != 0 ||
+		    master_load_protos(conf, "client_protos",
+		    conf->client_protos, &conf->pb_client, ret_errors) != 0) {
+			return -EINVAL;
+		}
+		if (pb_protos_version(conf->pb_client, conf->pb_server,
+		    conf->pb_version) != 0) {
+			xasprintf(ret_errors, "%s: use_protobuf: the protos "
+			    "version needs MD5, which this OpenSSL refuses\n",
+			    conf->path);
+			return -EINVAL;
+		}
 	}
 	if (!conf->use_dict || *conf->dictionary == '\0') {
 		return 0;

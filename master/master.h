@@ -126,7 +126,7 @@ void		 master_stop(bool fast);
 void		 master_log_errors(const char *prefix, const char *errors);
 void		 master_status(const char *fmt, ...)
 		     __attribute__((format(printf, 1, 2)));
-int		 master_check_files(const struct conf *conf,
+int		 master_check_files(struct conf *conf,
 		     char **ret_errors);
 
 /* listen.c */

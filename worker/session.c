@@ -31,6 +31,7 @@
 #include "common/hmap.h"
 #include "common/jsval.h"
 #include "common/log.h"
+#include "common/protobuf.h"
 #include "common/utf8.h"
 #include "common/xmalloc.h"
 #include "worker/worker-int.h"
@@ -41,19 +42,45 @@ struct prebuilt {
 	size_t		 len;
 };
 
+/* The handshake replies: [dictionary][protos], each none, full, cached. */
+enum {
+	HS_NONE,		/* the feature is off */
+	HS_FULL,		/* sent whole */
+	HS_CACHED,		/* the client has our version: only useX */
+	HS_KINDS,
+};
+
+/* The requests of a session whose responses have a server schema. */
+struct session_pb {
+	size_t			 n;
+	size_t			 cap;
+	struct {
+		uint32_t		 id;
+		const struct pb_msg	*msg;
+	}			*req;
+};
+
 /* What every session of this worker shares; built by session_init(). */
 static struct {
 	struct dict		 dict;
 	bool			 use_dict;
-	struct prebuilt		 hs_plain;	/* no dictionary */
-	struct prebuilt		 hs_dict;	/* with the dictionary */
-	struct prebuilt		 hs_cached;	/* client has our dictVersion */
+	bool			 use_proto;
+	const struct pb_protos	*pb_server;
+	const struct pb_protos	*pb_client;
+	struct prebuilt		 hs[HS_KINDS][HS_KINDS];
 	struct prebuilt		 hs_error;	/* code 500 */
+	/* The last push encoded by schema, for channel fan-outs. */
+	char			*push_route;
+	uint8_t			*push_body;
+	size_t			 push_body_len;
+	uint8_t			*push_pb;
+	size_t			 push_pb_len;
 	struct hmap		 by_id;		/* 8-byte id -> session */
 	struct hmap		 by_uid;	/* uid -> first session */
 } sessions;
 
 static void	session_unbind_quiet(struct session *);
+static int	session_data_pb(struct session *, struct request *);
 
 static const char *const session_state_names[] = {
 	[SESSION_INITED] = "inited",
@@ -151,6 +178,10 @@ session_stop(struct session *s)
 		forward_session_closed(s);
 	}
 	session_unbind_quiet(s);
+	if (s->pb != NULL) {
+		free(s->pb->req);
+		FREE_AND_NULL(s->pb);
+	}
 	json_decref(s->settings);
 	s->settings = NULL;
 }
@@ -208,43 +239,218 @@ session_body(const void **body, size_t *len)
 	}
 }
 
-int
-session_respond(struct session *s, uint32_t id, const void *body,
+/* Sends the response head for <id> and <body> as it is. */
+static int
+session_send_response(struct session *s, uint32_t id, const void *body,
     size_t len)
 {
 	uint8_t	 head[MSG_HEAD_MAX];
 	size_t	 hlen;
 
-	if (s->state != SESSION_WORKING) {
-		return -ENOTCONN;
-	}
-	session_body(&body, &len);
 	hlen = msg_encode_head(head, MSG_RESPONSE, id, NULL, 0, 0);
 	worker->stats.responses++;
 	return session_send(s, PKG_DATA, head, hlen, body, len);
+}
+
+/*
+ * The server schema the response to request <id> is encoded with, taken
+ * out of the session's list; NULL when its route has none.
+ */
+static const struct pb_msg *
+session_pb_take(struct session *s, uint32_t id)
+{
+	struct session_pb	*pb = s->pb;
+	const struct pb_msg	*msg;
+	size_t			 i;
+
+	if (pb == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < pb->n; i++) {
+		if (pb->req[i].id == id) {
+			msg = pb->req[i].msg;
+			pb->req[i] = pb->req[--pb->n];
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+static void
+session_pb_put(struct session *s, uint32_t id, const struct pb_msg *msg)
+{
+	struct session_pb	*pb;
+
+	if (s->pb == NULL) {
+		s->pb = xcalloc(1, sizeof *s->pb);
+	}
+	pb = s->pb;
+	if (pb->n == pb->cap) {
+		pb->cap = pb->cap ? pb->cap * 2 : 4;
+		pb->req = xreallocarray(pb->req, pb->cap, sizeof *pb->req);
+	}
+	pb->req[pb->n].id = id;
+	pb->req[pb->n].msg = msg;
+	pb->n++;
+}
+
+/*
+ * Encodes <value> by <msg> into a new buffer (the caller's to free).
+ * Returns NULL and logs why when it does not fit the schema.
+ */
+static uint8_t *
+session_pb_encode(struct session *s, const struct pb_msg *msg,
+    const json_t *value, const char *what, size_t *ret_len)
+{
+	char	 err[PB_ERR_SIZE];
+	uint8_t	*out;
+	size_t	 len = 0;
+	int	 r;
+
+	r = pb_encode(msg, value, NULL, 0, &len, err, sizeof err);
+	if (r == -ENOBUFS) {
+		out = xmalloc(len > 0 ? len : 1);
+		r = pb_encode(msg, value, out, len, &len, err, sizeof err);
+		if (r == 0) {
+			*ret_len = len;
+			return out;
+		}
+		free(out);
+	} else if (r == 0) {
+		*ret_len = 0;
+		return xmalloc(1);
+	}
+	worker->stats.protobuf_errors++;
+	session_log(s, LOG_LEVEL_WARN, "%s does not fit its protobuf schema: "
+	    "%s", what, err);
+	return NULL;
+}
+
+/*
+ * Answers with <value> encoded by <msg>; when it cannot be encoded the
+ * answer is {"code":500} (by the schema if it has room for it, else as
+ * JSON), never a malformed body.
+ */
+static int
+session_respond_pb(struct session *s, uint32_t id, const struct pb_msg *msg,
+    const json_t *value)
+{
+	json_t	*fail;
+	uint8_t	*out;
+	size_t	 len;
+	char	 what[48];
+	int	 r;
+
+	snprintf(what, sizeof what, "the response to request %u", id);
+	if ((out = session_pb_encode(s, msg, value, what, &len)) == NULL) {
+		fail = json_pack("{s:i}", "code", 500);
+		out = session_pb_encode(s, msg, fail, what, &len);
+		json_decref(fail);
+		if (out == NULL) {
+			return session_send_response(s, id, "{\"code\":500}", 12);
+		}
+	}
+	r = session_send_response(s, id, out, len);
+	free(out);
+	return r;
+}
+
+int
+session_respond(struct session *s, uint32_t id, const void *body,
+    size_t len)
+{
+	const struct pb_msg	*msg;
+	json_t			*value;
+	int			 r;
+
+	if (s->state != SESSION_WORKING) {
+		return -ENOTCONN;
+	}
+	if ((msg = session_pb_take(s, id)) != NULL) {
+		value = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+		if (value == NULL) {
+			value = json_object();
+		}
+		r = session_respond_pb(s, id, msg, value);
+		json_decref(value);
+		return r;
+	}
+	session_body(&body, &len);
+	return session_send_response(s, id, body, len);
 }
 
 /* Answers request <id> with the JSON value <body>, as JSON.stringify. */
 int
 session_respond_json(struct session *s, uint32_t id, const json_t *body)
 {
-	char	*text;
-	size_t	 len;
-	int	 r;
+	const struct pb_msg	*msg;
+	char			*text;
+	size_t			 len;
+	int			 r;
 
+	if (s->state != SESSION_WORKING) {
+		return -ENOTCONN;
+	}
+	if ((msg = session_pb_take(s, id)) != NULL) {
+		return session_respond_pb(s, id, msg, body);
+	}
 	text = jsval_dump(body, &len);
 	r = session_respond(s, id, text, len);
 	free(text);
 	return r;
 }
 
+/*
+ * The body of a push on <route> encoded by its server schema: from the
+ * one-entry cache when it is the last push's (a channel push reaches
+ * every member with the same body), else encoded now. Returns the bytes
+ * (borrowed until the next push), or NULL when the body does not fit.
+ */
+static const uint8_t *
+session_push_pb(struct session *s, const struct pb_msg *msg,
+    const char *route, const void *body, size_t len, size_t *ret_len)
+{
+	json_t	*value;
+	uint8_t	*out;
+	size_t	 olen;
+	char	 what[300];
+
+	if (sessions.push_route != NULL &&
+	    strcmp(sessions.push_route, route) == 0 &&
+	    sessions.push_body_len == len &&
+	    memcmp(sessions.push_body, body, len) == 0) {
+		*ret_len = sessions.push_pb_len;
+		return sessions.push_pb;
+	}
+	value = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+	snprintf(what, sizeof what, "a push on %s", route);
+	out = value != NULL ? session_pb_encode(s, msg, value, what, &olen) :
+	    NULL;
+	json_decref(value);
+	if (out == NULL) {
+		return NULL;
+	}
+	free(sessions.push_route);
+	free(sessions.push_body);
+	free(sessions.push_pb);
+	sessions.push_route = xstrdup(route);
+	sessions.push_body = xmalloc(len > 0 ? len : 1);
+	memcpy(sessions.push_body, body, len);
+	sessions.push_body_len = len;
+	sessions.push_pb = out;
+	sessions.push_pb_len = olen;
+	*ret_len = olen;
+	return out;
+}
+
 int
 session_push(struct session *s, const char *route, const void *body,
     size_t len)
 {
-	uint8_t		 head[MSG_HEAD_MAX];
-	size_t		 hlen, rlen = strlen(route);
-	uint16_t	 code = 0;
+	uint8_t			 head[MSG_HEAD_MAX];
+	const struct pb_msg	*msg;
+	size_t			 hlen, rlen = strlen(route);
+	uint16_t		 code = 0;
 
 	if (s->state != SESSION_WORKING) {
 		return -ENOTCONN;
@@ -255,7 +461,15 @@ session_push(struct session *s, const char *route, const void *body,
 	if (sessions.use_dict) {
 		code = dict_code(&sessions.dict, route, rlen);
 	}
-	session_body(&body, &len);
+	if (sessions.use_proto && (msg = pb_protos_find(sessions.pb_server,
+	    route, rlen)) != NULL) {
+		if ((body = session_push_pb(s, msg, route, body, len,
+		    &len)) == NULL) {
+			return -EINVAL;
+		}
+	} else {
+		session_body(&body, &len);
+	}
 	hlen = msg_encode_head(head, MSG_PUSH, 0, route, rlen, code);
 	worker->stats.pushes++;
 	return session_send(s, PKG_DATA, head, hlen, body, len);
@@ -286,11 +500,19 @@ session_kick(struct session *s, const char *reason)
 	session_end(s, SESSION_END_NORMAL, "kicked");
 }
 
+/* True when <v> is the string <want> (Pomelo compares with !==). */
+static bool
+session_same_version(const json_t *v, const char *want)
+{
+	return json_is_string(v) && json_string_length(v) > 0 &&
+	    strcmp(json_string_value(v), want) == 0;
+}
+
 static void
 session_handshake(struct session *s, const uint8_t *body, size_t len)
 {
-	const struct prebuilt	*reply = &sessions.hs_plain;
-	json_t			*j, *sys, *dv;
+	json_t	*j, *sys;
+	int	 d = HS_NONE, p = HS_NONE;
 
 	j = json_loadb((const char *)body, len, 0, NULL);
 	sys = json_is_object(j) ? json_object_get(j, "sys") : NULL;
@@ -305,17 +527,17 @@ session_handshake(struct session *s, const uint8_t *body, size_t len)
 		return;
 	}
 	if (sessions.use_dict) {
-		reply = &sessions.hs_dict;
-		dv = json_object_get(sys, "dictVersion");
-		if (json_is_string(dv) && strcmp(json_string_value(dv),
-		    sessions.dict.version) == 0) {
-			reply = &sessions.hs_cached;
-		}
+		d = session_same_version(json_object_get(sys, "dictVersion"),
+		    sessions.dict.version) ? HS_CACHED : HS_FULL;
+	}
+	if (sessions.use_proto) {
+		p = session_same_version(json_object_get(sys, "protoVersion"),
+		    worker->conf->pb_version) ? HS_CACHED : HS_FULL;
 	}
 	json_decref(j);
 	worker->stats.handshakes++;
 	session_set_state(s, SESSION_WAIT_ACK);
-	session_send_prebuilt(s, reply);
+	session_send_prebuilt(s, &sessions.hs[d][p]);
 }
 
 static void
@@ -371,8 +593,39 @@ session_data(struct session *s, const uint8_t *body, size_t len)
 	r.raw_len = m.body_len;
 	r.compressed = m.compressed;
 	r.body = NULL;
+	if (sessions.use_proto && session_data_pb(s, &r) != 0) {
+		return;
+	}
 	router_dispatch(s, &r);
 	json_decref(r.body);
+}
+
+/*
+ * Protobuf for request <r>: its body decoded by the route's client
+ * schema, and its response's server schema remembered. A body that does
+ * not fit its schema drops the message (counted, logged with the route);
+ * the connection stays, as Pomelo keeps it. Returns 0, or -EBADMSG.
+ */
+static int
+session_data_pb(struct session *s, struct request *r)
+{
+	const struct pb_msg	*msg;
+	char			 err[PB_ERR_SIZE];
+
+	msg = pb_protos_find(sessions.pb_client, r->route, r->route_len);
+	if (msg != NULL && pb_decode(msg, r->raw, r->raw_len, &r->body, err,
+	    sizeof err) != 0) {
+		worker->stats.protobuf_errors++;
+		session_log(s, LOG_LEVEL_INFO, "a %s on %.*s does not fit its "
+		    "protobuf schema: %s: dropped", r->type == MSG_REQUEST ?
+		    "request" : "notify", (int)r->route_len, r->route, err);
+		return -EBADMSG;
+	}
+	if (r->type == MSG_REQUEST && (msg = pb_protos_find(
+	    sessions.pb_server, r->route, r->route_len)) != NULL) {
+		session_pb_put(s, r->id, msg);
+	}
+	return 0;
 }
 
 /*
@@ -485,11 +738,48 @@ prebuilt_set(struct prebuilt *p, const char *json)
 	memcpy(p->data + PKG_HEAD_LEN, json, len);
 }
 
+/*
+ * The handshake reply for dictionary kind <d> and protos kind <p>, with
+ * the members in Pomelo's order: heartbeat, dict, routeToCode,
+ * codeToRoute, dictVersion, useDict, protos, useProto.
+ */
+static char *
+session_handshake_json(int d, int p, const char *hb)
+{
+	const struct conf	*conf = worker->conf;
+	char			*dict = NULL, *protos = NULL, *s;
+
+	if (d == HS_FULL) {
+		xasprintf(&dict, "\"dict\":%s,\"routeToCode\":%s,"
+		    "\"codeToRoute\":%s,\"dictVersion\":\"%s\",\"useDict\":true",
+		    sessions.dict.json_dict, sessions.dict.json_dict,
+		    sessions.dict.json_code_to_route, sessions.dict.version);
+	} else if (d == HS_CACHED) {
+		dict = xstrdup("\"useDict\":true");
+	}
+	if (p == HS_FULL) {
+		xasprintf(&protos, "\"protos\":{\"server\":%s,\"client\":%s,"
+		    "\"version\":\"%s\"},\"useProto\":true",
+		    pb_protos_json(conf->pb_server, NULL),
+		    pb_protos_json(conf->pb_client, NULL), conf->pb_version);
+	} else if (p == HS_CACHED) {
+		protos = xstrdup("\"useProto\":true");
+	}
+	xasprintf(&s, "{\"code\":200,\"sys\":{%s%s%s%s%s}}", hb,
+	    *hb != '\0' && dict != NULL ? "," : "", dict != NULL ? dict : "",
+	    (*hb != '\0' || dict != NULL) && protos != NULL ? "," : "",
+	    protos != NULL ? protos : "");
+	free(dict);
+	free(protos);
+	return s;
+}
+
 static void
 session_prebuild_handshakes(void)
 {
 	const struct conf	*conf = worker->conf;
 	char			 hb[64], *s;
+	int			 d, p;
 
 	hb[0] = '\0';
 	if (conf->heartbeat > 0) {
@@ -501,24 +791,18 @@ session_prebuild_handshakes(void)
 			    (double)conf->heartbeat / 1000.0);
 		}
 	}
-	xasprintf(&s, "{\"code\":200,\"sys\":{%s}}", hb);
-	prebuilt_set(&sessions.hs_plain, s);
-	free(s);
-	prebuilt_set(&sessions.hs_error, "{\"code\":500}");
-	if (!sessions.use_dict) {
-		return;
+	for (d = 0; d < HS_KINDS; d++) {
+		for (p = 0; p < HS_KINDS; p++) {
+			if ((d != HS_NONE) != sessions.use_dict ||
+			    (p != HS_NONE) != sessions.use_proto) {
+				continue;
+			}
+			s = session_handshake_json(d, p, hb);
+			prebuilt_set(&sessions.hs[d][p], s);
+			free(s);
+		}
 	}
-	xasprintf(&s, "{\"code\":200,\"sys\":{%s%s\"dict\":%s,"
-	    "\"routeToCode\":%s,\"codeToRoute\":%s,\"dictVersion\":\"%s\","
-	    "\"useDict\":true}}", hb, *hb ? "," : "", sessions.dict.json_dict,
-	    sessions.dict.json_dict, sessions.dict.json_code_to_route,
-	    sessions.dict.version);
-	prebuilt_set(&sessions.hs_dict, s);
-	free(s);
-	xasprintf(&s, "{\"code\":200,\"sys\":{%s%s\"useDict\":true}}", hb,
-	    *hb ? "," : "");
-	prebuilt_set(&sessions.hs_cached, s);
-	free(s);
+	prebuilt_set(&sessions.hs_error, "{\"code\":500}");
 }
 
 /*
@@ -534,6 +818,9 @@ session_init(char *err, size_t errlen)
 	size_t			 n;
 
 	sessions.use_dict = conf->use_dict;
+	sessions.use_proto = conf->use_protobuf;
+	sessions.pb_server = conf->pb_server;
+	sessions.pb_client = conf->pb_client;
 	if (sessions.use_dict) {
 		routes = router_routes(&n);
 		if (dict_init(&sessions.dict, routes, n, conf->dictionary, err,
@@ -548,13 +835,20 @@ session_init(char *err, size_t errlen)
 void
 session_finish(void)
 {
+	int	 d, p;
+
 	if (sessions.use_dict) {
 		dict_finish(&sessions.dict);
 	}
-	free(sessions.hs_plain.data);
-	free(sessions.hs_dict.data);
-	free(sessions.hs_cached.data);
+	for (d = 0; d < HS_KINDS; d++) {
+		for (p = 0; p < HS_KINDS; p++) {
+			free(sessions.hs[d][p].data);
+		}
+	}
 	free(sessions.hs_error.data);
+	free(sessions.push_route);
+	free(sessions.push_body);
+	free(sessions.push_pb);
 	hmap_finish(&sessions.by_id);
 	hmap_finish(&sessions.by_uid);
 	memset(&sessions, 0, sizeof sessions);

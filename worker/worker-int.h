@@ -37,6 +37,7 @@
 
 struct ws;
 struct conn;
+struct session_pb;
 struct request;
 struct session;
 struct wmember;
@@ -118,6 +119,8 @@ struct session {
 	json_t			*settings;	/* key/value, or NULL */
 	TAILQ_HEAD(, wmember)	 memberships;	/* channels joined */
 	bool			 reported;	/* the master has its export */
+	struct session_pb	*pb;		/* requests awaiting protobuf
+						   responses, or NULL */
 };
 
 /*

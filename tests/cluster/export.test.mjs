@@ -49,9 +49,8 @@ test(`the export matches the connector tier's handshake (${LABEL})`, opts, async
 			assert.deepEqual(sys.routeToCode, d.routeToCode);
 			assert.deepEqual(sys.codeToRoute, d.codeToRoute);
 		}
-		if (TIER === 'node' || sys.protos) {
-			assert.deepEqual(sys.protos, protos, `protos on port ${port}`);
-		}
+		assert.deepEqual(sys.protos, protos, `protos on port ${port}`);
+		assert.equal(sys.useProto, true);
 	}
 	assert.notEqual(protos.version, '');
 	assert.ok(protos.server['message Prize'], 'global messages keep their "message X" key');
@@ -66,10 +65,8 @@ test(`a client with the cached versions gets no dict and no protos (${LABEL})`, 
 			protoVersion: protos.version })).sys;
 		assert.equal(sys.dict, undefined, 'dict left out');
 		assert.equal(sys.useDict, true);
-		if (TIER === 'node') {
-			assert.equal(sys.protos, undefined, 'protos left out');
-			assert.equal(sys.useProto, true);
-		}
+		assert.equal(sys.protos, undefined, 'protos left out');
+		assert.equal(sys.useProto, true);
 		const stale = (await handshake(port, { dictVersion: 'stale' })).sys;
 		assert.deepEqual(stale.dict, d.dict, 'a stale version gets the dict');
 	}
@@ -106,3 +103,34 @@ test(`scripts/pomelo-export as a command (${LABEL})`, opts, async () => {
 	const usage = await run(process.execPath, [EXPORT], { timeout: 30000 });
 	assert.equal(usage.code, 2);
 });
+
+// The raw handshake body of a raw-TCP client on <port> (text, as sent).
+async function handshakeText(port, sys = {}) {
+	const c = await PomeloRawClient.open({ port, handshake: {
+		sys: { type: 'shaddock-test', version: '0.0.1', ...sys }, user: {} } });
+	c.close();
+	const hs = c.received.find((p) => p.type === 1);
+	return hs.body.toString('utf8');
+}
+
+test(`shaddock's handshake carries the protos byte for byte as a Node connector's (${LABEL})`,
+	{ ...opts, skip: opts.skip || (TIER !== 'shaddock' && 'compares shaddock with a Node connector') },
+	async () => {
+		const c = ctx.cluster;
+		const node = await c.addNodeConnector('connector-node-hs');
+		const protosOf = (text) => {
+			const i = text.indexOf('"protos":');
+			const j = text.indexOf(',"useProto":true', i);
+			assert.ok(i > 0 && j > i, text);
+			return text.slice(i, j);
+		};
+		const fromNode = protosOf(await handshakeText(node.clientPort));
+		const fromShaddock = protosOf(await handshakeText(c.shaddockPort));
+		assert.equal(fromShaddock, fromNode);
+		// With the version cached, both send only useProto.
+		const version = JSON.parse(`{${fromNode}}`).protos.version;
+		for (const port of [node.clientPort, c.shaddockPort]) {
+			const text = await handshakeText(port, { protoVersion: version });
+			assert.ok(!text.includes('"protos"') && text.includes('"useProto":true'), text);
+		}
+	});

@@ -158,3 +158,31 @@ test(`requests in flight together are answered under their own ids (${LABEL})`, 
 		client.close();
 	}
 });
+
+test(`protobuf: a request decoded by clientProtos, its response and a push encoded by serverProtos (ws, ${LABEL})`,
+	opts, async () => {
+		const c = ctx.cluster;
+		const uid = 'pb-user';
+		const { client } = await c.enter(uid, { kind: 'ws', room: 'pb' });
+		try {
+			const hs = client.handshakeReply();
+			assert.equal(hs.sys.useProto, true);
+			assert.ok(hs.sys.protos.client['game.gameHandler.score'], 'client protos sent');
+			const res = await client.request('game.gameHandler.score', { room: 'r', limit: 2 });
+			assert.deepEqual(res, { code: 200, who: uid,
+				top: [{ uid: 'r-0', points: 0 }, { uid: 'r-1', points: -10 }] });
+			const push = await client.waitPush('onScore');
+			assert.deepEqual(push.body, { uid, at: 1.5, prize: { name: 'r', ids: [1, 300] } });
+			// On the wire: the request body, the response body and the push body are protobuf.
+			const out = client.js.frames.filter((f) => f.dir === 'out' && f.type === 4).at(-1);
+			assert.notEqual(out.body.at(-1), 0x7d, 'the request is not JSON');
+			const data = client.js.frames.filter((f) => f.dir === 'in' && f.type === 4);
+			const resp = data.findLast((f) => f.body[0] === 0x04);
+			// flag 04, the id, then field 1 (code, uInt32) = 200: 08 c8 01.
+			assert.ok(resp.body.includes(Buffer.from([0x08, 0xc8, 0x01])), 'code 200 as protobuf');
+			const pushFrame = data.findLast((f) => (f.body[0] & 0x0e) === 0x06);
+			assert.ok(pushFrame && !pushFrame.body.includes(Buffer.from('{"')), 'push is protobuf');
+		} finally {
+			client.close();
+		}
+	});

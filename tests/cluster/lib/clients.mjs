@@ -18,7 +18,8 @@ import { PomeloRawClient } from '../../integration/lib/pomelo-raw.mjs';
 import { waitFor } from '../../integration/lib/util.mjs';
 
 // Push routes the test game sends; the jsclient emits pushes by route name only.
-export const PUSH_ROUTES = ['onJoin', 'onLeave', 'onRoom', 'onBroadcast', 'onDirect', 'onBench'];
+export const PUSH_ROUTES = ['onJoin', 'onLeave', 'onRoom', 'onBroadcast', 'onDirect', 'onBench',
+	'onScore'];
 
 export const KINDS = ['ws', 'tcp'];
 

@@ -377,8 +377,12 @@ export class Cluster {
 			workers: this.workers,
 			listeners: { main: { address: `127.0.0.1:${this.shaddockPort}` } },
 			server: { log_level: 'info', shutdown_timeout: '5s', ...o.server },
+			// The game's own files, unchanged, as a deployment would give them.
 			connector: { heartbeat: '3s', handshake_timeout: '5s', idle_timeout: '60s',
-				dictionary: path.join(exported, 'dictionary.json'), ...o.connector },
+				dictionary: path.join(exported, 'dictionary.json'),
+				server_protos: path.join(this.base, 'config', 'serverProtos.json'),
+				client_protos: path.join(this.base, 'config', 'clientProtos.json'),
+				...o.connector },
 			app: { hello: 'off', chat: 'off', ...o.app },
 			sections: this.shaddockSections(o),
 			readyTimeout: 15000,

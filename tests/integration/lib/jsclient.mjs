@@ -141,6 +141,11 @@ export function createClient({ storage = new MemoryStorage(), quiet = true } = {
 	window.EventEmitter = requireShim('emitter');
 	window.Protocol = requireShim('pomelo-protocol');
 	window.protobuf = requireShim('pomelo-protobuf');
+	// The client (0.1.1) decodes server-protobuf bodies with protobuf.decodeStr, which
+	// pomelo-protobuf's client codec names decode: a browser build aliases it, so do we.
+	if (!window.protobuf.decodeStr) {
+		window.protobuf.decodeStr = window.protobuf.decode;
+	}
 	const pomelo = requireShim('pomelo-jsclient-websocket');
 	window.pomelo = pomelo;
 

@@ -162,6 +162,20 @@ class GameHandler extends BaseHandler {
 			(fails) => ({ fails: fails || [] }));
 	}
 
+	// Protobuf (config/clientProtos.json, serverProtos.json): {room, limit} -> {code, who, top},
+	// and an `onScore` push to the caller with a global message inside.
+	async score(msg, session) {
+		const top = [];
+		for (let i = 0; i < (msg.limit || 2); i++) {
+			top.push({ uid: `${msg.room}-${i}`, points: -10 * i });
+		}
+		const uids = session.uid ? [{ uid: session.uid, sid: session.frontendId }] : [];
+		const cs = this.app.get('channelService');
+		await new Promise((resolve) => cs.pushMessageByUids('onScore', { uid: session.uid || '',
+			at: 1.5, prize: { name: msg.room, ids: [1, 300] } }, uids, () => resolve()));
+		return { code: 200, who: session.uid || '', top };
+	}
+
 	// {route, msg, binded, frontendType?} -> channelService.broadcast to every frontend of the type
 	async broadcast(msg) {
 		const cs = this.app.get('channelService');

@@ -165,6 +165,20 @@ H.pushTo = function (msg, session, next) {
 		answer(next, (fails) => ({ fails: fails || [] })));
 };
 
+// Protobuf (config/clientProtos.json, serverProtos.json): {room, limit} -> {code, who, top}, and
+// an `onScore` push to the caller with a global message inside.
+H.score = function (msg, session, next) {
+	const top = [];
+	for (let i = 0; i < (msg.limit || 2); i++) {
+		top.push({ uid: `${msg.room}-${i}`, points: -10 * i });
+	}
+	const uids = session.uid ? [{ uid: session.uid, sid: session.frontendId }] : [];
+	this.app.get('channelService').pushMessageByUids('onScore', { uid: session.uid || '',
+		at: 1.5, prize: { name: msg.room, ids: [1, 300] } }, uids, () => {
+		next(null, { code: 200, who: session.uid || '', top });
+	});
+};
+
 // {route, msg, binded, frontendType?} -> channelService.broadcast to every frontend of the type
 H.broadcast = function (msg, session, next) {
 	const opts = msg.binded === undefined ? {} : { binded: msg.binded };

@@ -7,7 +7,7 @@
 // registration; a reload registers the new workers and the old ones deregister once their
 // sessions are gone; a killed worker's bound sessions still get the session-closed hook; and a
 // Node connector beside shaddock in one cluster picks the same game server for the same uid (the
-// framework's crc32 flavour). Runs only with CLUSTER_TIER=shaddock and SHADDOCK_CLUSTER=1.
+// framework's crc32 flavour). Runs only with CLUSTER_TIER=shaddock.
 // CLUSTER_FRAMEWORK = pomelo | pinus (see README.md).
 
 import { test } from 'node:test';

@@ -1247,6 +1247,10 @@ conf_free(struct conf *c)
 		free(c->listeners[j].name);
 	}
 	free(c->listeners);
+	for (j = 0; j < c->n_routes; j++) {
+		free(c->routes[j].server_type);
+	}
+	free(c->routes);
 	free(c->path);
 	free(c);
 }

@@ -54,9 +54,16 @@ function report(s, rec, extra) {
 	events.push({ ...rec, src: cfg.mode, proc: cfg.id, ...extra });
 }
 
+// Sessions the client closed as planned: only their address and when, so the parent can tell
+// a killed worker's socket whose client was closing it anyway from one nobody reported.
+const normal = [];
+
 function flush() {
 	if (events.length && process.connected) {
 		process.send({ ev: 'closed', list: events.splice(0) });
+	}
+	if (normal.length && process.connected) {
+		process.send({ ev: 'normal', list: normal.splice(0) });
 	}
 }
 
@@ -135,6 +142,7 @@ const pool = {
 		}
 		if (!rec.byServer && (rec.reason === 'lifetime' || rec.reason === 'stop')) {
 			stats.closedNormal++;
+			normal.push([rec.key, rec.t]);
 		} else {
 			report(s, rec, { wasWorking: !!s.tag.working });
 		}
@@ -183,6 +191,7 @@ const loop = {
 		stats.hbRecv += s.hbRecv;
 		if (s.tag.ok && !rec.byServer) {
 			stats.loopOk++;
+			normal.push([rec.key, rec.t]);
 		} else {
 			stats.loopFailed++;
 			report(s, rec, {});

@@ -478,6 +478,15 @@ function onClientMessage(c, m) {
 			classify(rec);
 		}
 		break;
+	case 'normal':
+		// Closed by their clients as planned; some were on a worker killed meanwhile.
+		for (const [key, t] of m.list) {
+			if (onKilled({ key, t })) {
+				kills[acct.killed.get(key)].clientClosed++;
+				acct.killed.delete(key);
+			}
+		}
+		break;
 	case 'kick-ready':
 		kickReady(m.n, m.key);
 		break;
@@ -556,7 +565,7 @@ function peersOf(pid, port) {
 		for (const l of out.split('\n')) {
 			const f = l.trim().split(/\s+/);
 			const m = /\bino:(\d+)/.exec(l);
-			if (f.length >= 5 && m && inodes.has(m[1])) {
+			if (f.length >= 5 && m && inodes.has(m[1]) && f[0] !== 'LISTEN') {
 				peers.push(f[4]);
 			}
 		}
@@ -599,7 +608,8 @@ async function killOne(ka, ra, port) {
 			return;
 		}
 		const k = { n: kills.length, pid: v.pid, slot: v.slot, generation: v.generation,
-			sockets: 0, closed: 0, stopMs: 0, respawnMs: undefined, reloadDuring: false,
+			sockets: 0, closed: 0, clientClosed: 0, stopMs: 0, respawnMs: undefined,
+			reloadDuring: false,
 			at: Date.now() };
 		const reloadsBefore = reloads.sent;
 		const ts = performance.now();
@@ -1139,10 +1149,12 @@ function report({ port, rampS, loadS, workingEnd, statEnd }) {
 		(exp ? ` (${Object.entries(acct.expected).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''));
 	const socks = kills.reduce((x, k) => x + k.sockets, 0);
 	const matched = kills.reduce((x, k) => x + k.closed, 0);
+	const byClient = kills.reduce((x, k) => x + k.clientClosed, 0);
 	const quiet = kills.filter((k) => !k.reloadDuring).map((k) => k.respawnMs)
 		.filter((x) => x !== undefined);
-	line(`kill -9: ${kills.length} workers holding ${socks} client sockets (${matched} of them ` +
-		'reported closed by the server; the others were being closed by their clients); ' +
+	line(`kill -9: ${kills.length} workers holding ${socks} client sockets (${matched} reported ` +
+		`closed by the server, ${byClient} closed by their clients meanwhile, ` +
+		`${socks - matched - byClient} not reported); ` +
 		`stopped for p50 ${ms(pct(kills.map((k) => k.stopMs), 0.5))} to list them; ` +
 		`respawn until ready p50 ${ms(pct(respawn, 0.5))}, p99 ${ms(pct(respawn, 0.99))}, ` +
 		`max ${ms(pct(respawn, 1))}` +

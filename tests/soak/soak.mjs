@@ -282,7 +282,6 @@ const acct = {
 	expected: {},		// "src/stage" -> sessions closed on a killed worker
 	unexpected: [],		// close records: server closed, not on a killed worker
 	clientErrors: [],	// close records: the client closed after a wrong answer, a timeout
-	kicksExpected: 0,
 };
 const kills = [];		// { n, pid, slot, generation, sockets, stopMs, respawnMs, during }
 const reloads = { sent: 0, completed: 0, timedOut: 0, skipped: 0, ms: [] };
@@ -451,7 +450,7 @@ async function startDaemon(port, mport) {
 
 function startClient(role, id, cfg) {
 	const child = fork(path.join(HERE, 'client.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-	const c = { child, role, id, stats: null, final: null, exited: false };
+	const c = { child, role, id, stats: null, exited: false };
 	child.on('exit', (code, signal) => {
 		c.exited = true;
 		if (phase !== 'stop' && phase !== 'done') {
@@ -467,11 +466,8 @@ function startClient(role, id, cfg) {
 function onClientMessage(c, m) {
 	switch (m.ev) {
 	case 'stats':
-		c.stats = m.stats;
-		break;
 	case 'final':
 		c.stats = m.stats;
-		c.final = m.stats;
 		break;
 	case 'closed':
 		for (const rec of m.list) {

@@ -8,18 +8,20 @@
 // median and min-max of each metric over the rounds, the server's CPU use
 // and work per CPU-second, the client's CPU use (to show when the load
 // generator, not the server, is the limit), and the ratios of shaddock to
-// the others. Usage: bench-table.js RESULTS [META]
+// the others (shaddock against a baseline build of itself when one ran).
+// Usage: bench-table.js RESULTS [META]
 'use strict';
 
 const fs = require('fs');
 
 const SERVERS = {
 	shaddock: 'shaddock',
+	baseline: 'shaddock (baseline)',
 	pinus: 'Pinus 1.7.4',
 	pomelo: 'Pomelo 2.2.7',
 	limit: 'limit (bare epoll)',
 };
-const ORDER = ['shaddock', 'pinus', 'pomelo', 'limit'];
+const ORDER = ['shaddock', 'baseline', 'pinus', 'pomelo', 'limit'];
 const SCENARIOS = {
 	'req-tcp-1': 'req, TCP, 100 sessions × 1 in flight',
 	'req-tcp-8': 'req, TCP, 100 sessions × 8 in flight',
@@ -145,6 +147,19 @@ function main() {
 	out.push(`Machine: ${meta.cpu || '?'}, ${meta.ncpu || '?'} CPUs, ${meta.mem || '?'}, ` +
 		`Linux ${meta.kernel || '?'}, node ${meta.node || '?'}; ${meta.date || ''}.`);
 	out.push(`Pinning: ${meta.pinning || '?'}. Load average at the end: ${meta.loadavg || '?'}.`);
+	if (meta.shaddock_workers) {
+		const n = parseInt(meta.shaddock_workers, 10);
+		SERVERS.shaddock = `shaddock (${n} worker${n === 1 ? '' : 's'})`;
+		if (seen.has('baseline')) {
+			SERVERS.baseline = `shaddock baseline (${n} worker${n === 1 ? '' : 's'})`;
+		}
+		out.push(`shaddock workers: ${meta.shaddock_workers}.`);
+	}
+	if (seen.has('baseline')) {
+		out.push(`shaddock: ${meta.shaddock_build || '?'}; baseline: ${meta.baseline_build || '?'}. ` +
+			'The two builds ran in the same rounds, their order swapped every round; ' +
+			'"shaddock / shaddock baseline" > 1 means this build does more.');
+	}
 	if (meta.rounds) {
 		out.push(`Runs: ${meta.rounds} rounds per scenario and server, taken in turn; ` +
 			`${meta.duration} s measured after ${meta.warmup} s of warm-up; idle: ` +

@@ -154,9 +154,16 @@ reload_start(void)
 	if (strcmp(conf->log_file, old->log_file) != 0) {
 		log_open('M', (enum log_level)conf->log_level, conf->log_file);
 	}
+	/*
+	 * The metrics socket stays as long as its address does: closing it
+	 * would reset the scrapes queued in it, and a worker forked a moment
+	 * ago may still hold it, so binding it again could fail.
+	 */
+	if (strcmp(conf->metrics_listen, old->metrics_listen) != 0) {
+		metrics_close();
+		metrics_open();
+	}
 	conf_free(old);
-	metrics_close();
-	metrics_open();
 
 	master->reloads++;
 	master->generation++;

@@ -24,6 +24,7 @@ const SERVERS = {
 const ORDER = ['shaddock', 'baseline', 'pinus', 'pomelo', 'limit'];
 const SCENARIOS = {
 	'req-tcp-1': 'req, TCP, 100 sessions × 1 in flight',
+	'req-pb-1': 'req, TCP, 100 × 1, protobuf bodies',
 	'req-tcp-8': 'req, TCP, 100 sessions × 8 in flight',
 	'req-ws-1': 'req, WebSocket, 100 × 1',
 	'req-ws-8': 'req, WebSocket, 100 × 8',
@@ -183,6 +184,7 @@ function main() {
 	out.push(`|${head.map(() => '---').join('|')}|`);
 
 	const notes = [];
+	const medians = {};
 	for (const scen of Object.keys(SCENARIOS).filter((k) => by.has(k))
 		.concat([...by.keys()].filter((k) => !(k in SCENARIOS)))) {
 		const m = by.get(scen);
@@ -287,6 +289,18 @@ function main() {
 		for (const r of rows) {
 			out.push(`| ${r.join(' | ')} |`);
 		}
+		if (stat.shaddock) {
+			medians[scen] = stat.shaddock;
+		}
+	}
+	// Protobuf bodies against the JSON row of the same scenario.
+	if (medians['req-pb-1'] && medians['req-tcp-1']) {
+		const pb = medians['req-pb-1'];
+		const js = medians['req-tcp-1'];
+		out.push('');
+		out.push(`shaddock, protobuf row / JSON row (req, TCP, 100 × 1): requests/s ` +
+			`${ratio(pb.mrate, js.mrate)}, requests per server CPU-second ` +
+			`${ratio(pb.mper, js.mper)}.`);
 	}
 	if (notes.length > 0) {
 		out.push('');

@@ -1277,7 +1277,7 @@ lg_thread_init(struct lg_thread *t, int id, const struct lg_opts *opts,
 	t->scratch = xmalloc(t->scratch_cap);
 	t->rng = (uint64_t)lg_now() ^ ((uint64_t)(id + 1) << 32) ^
 	    (uint64_t)getpid();
-	t->expect_len = opts->expect != NULL ? strlen(opts->expect) : 0;
+	t->expect_len = opts->expect_len;
 
 	hs = "{\"sys\":{\"type\":\"shaddock-bench\",\"version\":\"0.1.0\"},"
 	    "\"user\":{}}";

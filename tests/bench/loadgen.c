@@ -85,6 +85,9 @@ lg_usage(FILE *f)
 "  -w, --warmup S          seconds run before measuring (2)\n"
 "  -r, --route ROUTE       req: route (" LG_DEFAULT_ROUTE ")\n"
 "  -b, --body-size N       req: request body of N bytes of JSON ({})\n"
+"      --body-hex HEX      req: the request body as these bytes (a\n"
+"                          protobuf body, say) instead of JSON\n"
+"      --expect-hex HEX    req: the exact response body, as bytes\n"
 "      --expect BODY|any   req: exact response body (the HelloWorld\n"
 "                          answer for the default route); any: JSON with\n"
 "                          no \"code\" other than 200\n"
@@ -227,11 +230,46 @@ lg_add_pid_file(struct lg_opts *o, const char *path)
 	lg_add_pid(o, buf);
 }
 
-/* A JSON object of exactly <size> bytes (at least {}). */
+/* The bytes of the hex string <s>; exits on a malformed one. */
+static char *
+lg_unhex(const char *s, size_t *ret_len)
+{
+	size_t	 n = strlen(s), i;
+	char	*out;
+	unsigned v;
+
+	if (n % 2 != 0) {
+		fprintf(stderr, "loadgen: %s: an odd number of hex digits\n", s);
+		exit(LG_EXIT_SETUP);
+	}
+	out = xmalloc(n / 2 + 1);
+	for (i = 0; i < n / 2; i++) {
+		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
+			fprintf(stderr, "loadgen: %s: not hex\n", s);
+			exit(LG_EXIT_SETUP);
+		}
+		out[i] = (char)v;
+	}
+	out[n / 2] = '\0';
+	*ret_len = n / 2;
+	return out;
+}
+
+/*
+ * A JSON object of exactly <size> bytes (at least {}), or the bytes of
+ * --body-hex.
+ */
 static void
-lg_make_body(struct lg_opts *o)
+lg_make_body(struct lg_opts *o, size_t hex_len)
 {
 	size_t	 n = o->body_size;
+
+	if (o->body_hex != NULL) {
+		o->body = o->body_hex;
+		o->body_hex = NULL;
+		o->body_len = hex_len;
+		return;
+	}
 
 	if (n < 9) {
 		o->body = xstrdup("{}");
@@ -247,6 +285,8 @@ lg_make_body(struct lg_opts *o)
 
 enum {
 	OPT_EXPECT = 256,
+	OPT_BODY_HEX,
+	OPT_EXPECT_HEX,
 	OPT_TIMEOUT,
 	OPT_OPEN_TIMEOUT,
 	OPT_CLOSE,
@@ -280,6 +320,8 @@ static const struct option lg_long_opts[] = {
 	{ "route", required_argument, NULL, 'r' },
 	{ "body-size", required_argument, NULL, 'b' },
 	{ "expect", required_argument, NULL, OPT_EXPECT },
+	{ "body-hex", required_argument, NULL, OPT_BODY_HEX },
+	{ "expect-hex", required_argument, NULL, OPT_EXPECT_HEX },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "open-timeout", required_argument, NULL, OPT_OPEN_TIMEOUT },
 	{ "close", required_argument, NULL, OPT_CLOSE },
@@ -306,6 +348,8 @@ static void
 lg_parse(struct lg_opts *o, int argc, char **argv)
 {
 	const char	*expect = NULL;
+	char		*expect_hex = NULL;
+	size_t		 expect_hex_len = 0, body_hex_len = 0;
 	int		 ch;
 
 	memset(o, 0, sizeof(*o));
@@ -404,6 +448,12 @@ lg_parse(struct lg_opts *o, int argc, char **argv)
 		case OPT_EXPECT:
 			expect = optarg;
 			break;
+		case OPT_BODY_HEX:
+			o->body_hex = lg_unhex(optarg, &body_hex_len);
+			break;
+		case OPT_EXPECT_HEX:
+			expect_hex = lg_unhex(optarg, &expect_hex_len);
+			break;
 		case OPT_TIMEOUT:
 			o->timeout = lg_parse_double(optarg, 0.01, 3600,
 			    "the timeout");
@@ -491,10 +541,16 @@ lg_parse(struct lg_opts *o, int argc, char **argv)
 		fprintf(stderr, "loadgen: %s is not an IPv4 address\n", o->host);
 		exit(LG_EXIT_SETUP);
 	}
-	if (expect != NULL) {
+	if (expect_hex != NULL) {
+		o->expect = expect_hex;
+		o->expect_len = expect_hex_len;
+	} else if (expect != NULL) {
 		o->expect = strcmp(expect, "any") == 0 ? NULL : expect;
 	} else if (strcmp(o->route, LG_DEFAULT_ROUTE) == 0) {
 		o->expect = LG_DEFAULT_EXPECT;
+	}
+	if (o->expect != NULL && expect_hex == NULL) {
+		o->expect_len = strlen(o->expect);
 	}
 	if (o->scenario == LG_HANDSHAKE && o->max_opening < o->conns) {
 		/* every loop is always opening */
@@ -504,7 +560,7 @@ lg_parse(struct lg_opts *o, int argc, char **argv)
 		fprintf(stderr, "loadgen: push needs 2 sessions or more\n");
 		exit(LG_EXIT_SETUP);
 	}
-	lg_make_body(o);
+	lg_make_body(o, body_hex_len);
 }
 
 /* Raises the soft descriptor limit to the hard one; returns the limit. */

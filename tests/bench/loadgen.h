@@ -58,6 +58,8 @@ struct lg_opts {
 	char			*body;		/* the request body sent */
 	size_t			 body_len;
 	const char		*expect;	/* exact response body, or NULL */
+	size_t			 expect_len;
+	char			*body_hex;	/* --body-hex: the body, raw */
 	bool			 close_fin;	/* FIN instead of RST on close */
 	int			 src_addrs;	/* source addresses per process */
 	int			 src_base;	/* first one: 127.0.0.<src_base> */

@@ -23,8 +23,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <sodium.h>
 
 #include "common/dict.h"
 #include "common/xmalloc.h"
@@ -66,7 +64,6 @@ static int	route_cmp_bytes(const char *, size_t, const char *, size_t);
 static int	cand_cmp(const void *, const void *);
 static int	index_cmp(const void *, const void *);
 static bool	route_is_index(const char *, uint32_t *);
-static int	dict_read_file(const char *, char **, size_t *);
 static int	dict_load_file(const char *, char ***, size_t *, char *,
 		    size_t);
 static int	dict_check_route(const char *, size_t);
@@ -259,48 +256,6 @@ route_is_index(const char *s, uint32_t *ret)
 	return true;
 }
 
-/* Reads all of <path> into a buffer of the caller's to free; -errno. */
-static int
-dict_read_file(const char *path, char **ret, size_t *ret_len)
-{
-	FILE	*fp;
-	char	*p = NULL;
-	size_t	 len = 0, cap = 0, n;
-	int	 rc;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		return -errno;
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap >= DICT_FILE_MAX) {
-				rc = -EFBIG;
-				goto fail;
-			}
-			cap = cap != 0 ? cap * 2 : 4096;
-			p = xrealloc(p, cap);
-		}
-		n = fread(p + len, 1, cap - len, fp);
-		len += n;
-		if (n == 0) {
-			break;
-		}
-	}
-	if (ferror(fp)) {
-		rc = errno != 0 ? -errno : -EIO;
-		goto fail;
-	}
-	fclose(fp);
-	*ret = p;
-	*ret_len = len;
-	return 0;
-
-fail:
-	free(p);
-	fclose(fp);
-	return rc;
-}
-
 /* Returns 0 when <s> may be a route, else what is wrong with it. */
 static int
 dict_check_route(const char *s, size_t len)
@@ -329,7 +284,7 @@ dict_load_file(const char *path, char ***ret, size_t *ret_n, char *err,
 	size_t		 len = 0, i, n;
 	int		 rc;
 
-	rc = dict_read_file(path, &text, &len);
+	rc = file_read(path, DICT_FILE_MAX, &text, &len);
 	if (rc == -EFBIG) {
 		dict_error(err, errlen, "%s: larger than %u bytes", path,
 		    DICT_FILE_MAX);
@@ -467,17 +422,11 @@ dict_build_json(struct dict *d)
 static int
 dict_build_version(struct dict *d)
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 md_len = 0;
-	char		 b64[sodium_base64_ENCODED_LEN(EVP_MAX_MD_SIZE,
-			     sodium_base64_VARIANT_ORIGINAL)];
+	char	 b64[MD5_BASE64_SIZE];
 
-	if (EVP_Digest(d->json_dict, strlen(d->json_dict), md, &md_len,
-	    EVP_md5(), NULL) != 1) {
+	if (md5_base64(d->json_dict, strlen(d->json_dict), "", 0, b64) != 0) {
 		return -ENOTSUP;
 	}
-	sodium_bin2base64(b64, sizeof(b64), md, md_len,
-	    sodium_base64_VARIANT_ORIGINAL);
 	d->version = xstrdup(b64);
 	return 0;
 }

@@ -37,8 +37,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <sodium.h>
 
 #include "common/protobuf.h"
 #include "common/xmalloc.h"
@@ -297,7 +295,6 @@ static int	dec_entries(struct pb_dec *, const uint8_t *,
 		    const struct pb_field *, json_t *);
 static int	dec_msg(struct pb_dec *, const uint8_t *,
 		    const struct pb_msg *, json_t *);
-static int	pb_read_file(const char *, char **, size_t *);
 
 static void
 pb_error(char *err, size_t errlen, const char *fmt, ...)
@@ -1152,33 +1149,16 @@ int
 pb_protos_version(const struct pb_protos *client,
     const struct pb_protos *server, char out[PB_VERSION_SIZE])
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 md_len = 0;
-	EVP_MD_CTX	*ctx;
-	const char	*s;
-	size_t		 len;
-	int		 ok;
+	const char	*c, *s;
+	size_t		 clen, slen;
 
 	out[0] = '\0';
 	if (client == NULL && server == NULL) {
 		return 0;
 	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		return -ENOMEM;
-	}
-	ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1;
-	s = pb_protos_json(client, &len);
-	ok = ok && EVP_DigestUpdate(ctx, s, len) == 1;
-	s = pb_protos_json(server, &len);
-	ok = ok && EVP_DigestUpdate(ctx, s, len) == 1;
-	ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
-	EVP_MD_CTX_free(ctx);
-	if (!ok || md_len != 16) {
-		return -ENOTSUP;
-	}
-	sodium_bin2base64(out, PB_VERSION_SIZE, md, md_len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	return 0;
+	c = pb_protos_json(client, &clen);
+	s = pb_protos_json(server, &slen);
+	return md5_base64(c, clen, s, slen, out);
 }
 
 const struct pb_msg *
@@ -2362,48 +2342,6 @@ pb_decode(const struct pb_msg *m, const uint8_t *in, size_t len,
 	return 0;
 }
 
-/* Reads all of <path> into a buffer of the caller's to free; -errno. */
-static int
-pb_read_file(const char *path, char **ret, size_t *ret_len)
-{
-	FILE	*fp;
-	char	*p = NULL;
-	size_t	 len = 0, cap = 0, n;
-	int	 rc;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		return -errno;
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap >= PB_FILE_MAX) {
-				rc = -EFBIG;
-				goto fail;
-			}
-			cap = cap != 0 ? cap * 2 : 4096;
-			p = xrealloc(p, cap);
-		}
-		n = fread(p + len, 1, cap - len, fp);
-		len += n;
-		if (n == 0) {
-			break;
-		}
-	}
-	if (ferror(fp)) {
-		rc = errno != 0 ? -errno : -EIO;
-		goto fail;
-	}
-	fclose(fp);
-	*ret = p;
-	*ret_len = len;
-	return 0;
-
-fail:
-	free(p);
-	fclose(fp);
-	return rc;
-}
-
 int
 pb_protos_load(const char *path, enum pb_flavour flavour,
     struct pb_protos **ret, char *err, size_t errlen)
@@ -2414,7 +2352,7 @@ pb_protos_load(const char *path, enum pb_flavour flavour,
 	size_t		 len = 0, skip = 0;
 	int		 rc;
 
-	rc = pb_read_file(path, &text, &len);
+	rc = file_read(path, PB_FILE_MAX, &text, &len);
 	if (rc == -EFBIG) {
 		pb_error(err, errlen, "%s: larger than %u bytes", path,
 		    PB_FILE_MAX);

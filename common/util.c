@@ -24,7 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <sodium.h>
+
 #include "common/util.h"
+#include "common/xmalloc.h"
 
 /* Splits "<digits><suffix>" and returns the number; -EINVAL if no digits. */
 static int
@@ -398,4 +402,75 @@ cpu_count(void)
 	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n < 1 ? 1 : (int)n;
+}
+
+int
+file_read(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	FILE	*fp;
+	char	*p = NULL;
+	size_t	 len = 0, cap = 0, n;
+	int	 rc;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		return -errno;
+	}
+	for (;;) {
+		if (len + 1 >= cap) {
+			if (cap > max) {
+				rc = -EFBIG;
+				goto fail;
+			}
+			cap = cap != 0 ? cap * 2 : 4096;
+			p = xrealloc(p, cap);
+		}
+		n = fread(p + len, 1, cap - len - 1, fp);
+		len += n;
+		if (n == 0) {
+			break;
+		}
+	}
+	if (ferror(fp)) {
+		rc = errno != 0 ? -errno : -EIO;
+		goto fail;
+	}
+	if (len > max) {
+		rc = -EFBIG;
+		goto fail;
+	}
+	fclose(fp);
+	p[len] = '\0';
+	*ret = p;
+	*ret_len = len;
+	return 0;
+
+fail:
+	free(p);
+	fclose(fp);
+	return rc;
+}
+
+int
+md5_base64(const void *a, size_t alen, const void *b, size_t blen,
+    char out[MD5_BASE64_SIZE])
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 md_len = 0;
+	EVP_MD_CTX	*ctx;
+	int		 ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL) {
+		return -ENOMEM;
+	}
+	ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, a, alen) == 1 &&
+	    EVP_DigestUpdate(ctx, b, blen) == 1 &&
+	    EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok || md_len != 16) {
+		return -ENOTSUP;
+	}
+	sodium_bin2base64(out, MD5_BASE64_SIZE, md, md_len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	return 0;
 }

@@ -55,4 +55,16 @@ uint64_t proc_rss(pid_t pid);
 /* The number of online CPUs, at least 1. */
 int	 cpu_count(void);
 
+/*
+ * Reads all of <path> (at most <max> bytes) into a new buffer, the
+ * caller's to free, with a NUL after the <*ret_len> bytes. Returns 0, or
+ * -errno (-EFBIG past <max>).
+ */
+int	 file_read(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* base64(MD5(<a> then <b>)): what Pomelo's versions are, into <out>. */
+#define MD5_BASE64_SIZE	25
+int	 md5_base64(const void *a, size_t alen, const void *b, size_t blen,
+	     char out[MD5_BASE64_SIZE]);
+
 #endif

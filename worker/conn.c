@@ -26,7 +26,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,24 +60,6 @@ const char *
 conn_peer(const struct conn *c, char *buf, size_t size)
 {
 	return addr_format(&c->peer.sa, c->peer_len, buf, size);
-}
-
-/* Logs with the client's address appended (nginx's "client: ..."). */
-void
-conn_log(const struct conn *c, int level, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 msg[512], peer[64];
-
-	if (level > (int)log_level) {
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	log_write((enum log_level)level, __FILE__, __LINE__,
-	    "%s, client %s, session %ju", msg, conn_peer(c, peer, sizeof peer),
-	    (uintmax_t)c->session.id);
 }
 
 static void

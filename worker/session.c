@@ -95,7 +95,10 @@ session_state_name(enum session_state state)
 	return session_state_names[state];
 }
 
-/* Logs with the client's address and the session id appended. */
+/*
+ * Logs with the client's address and the session id appended, for the
+ * session and its connection alike (conn_log()).
+ */
 void
 session_log(const struct session *s, int level, const char *fmt, ...)
 {

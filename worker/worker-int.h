@@ -259,8 +259,8 @@ uint8_t		*conn_out_reserve(struct conn *c, size_t len);
 void		 conn_set_framing(struct conn *c, const struct framing_ops *f);
 const char	*conn_peer(const struct conn *c, char *buf, size_t size);
 const char	*conn_state_name(enum conn_state state);
-void		 conn_log(const struct conn *c, int level, const char *fmt, ...)
-		     __attribute__((format(printf, 3, 4)));
+/* Logs with the client's address and session id (nginx's "client: ..."). */
+#define conn_log(c, level, ...)	session_log(&(c)->session, level, __VA_ARGS__)
 
 /* switcher.c */
 void		 switcher_feed(struct conn *c, const uint8_t *data, size_t len);

@@ -186,6 +186,20 @@ test(`kick by uid: every session of the uid on that frontend (${LABEL})`, opts, 
 	}
 });
 
+test(`app.sysrpc.connector proxies reach the connector tier (${LABEL})`, opts, async () => {
+	const c = ctx.cluster;
+	const v = await c.enter('u-sysrpc', { kind: 'tcp', room: 'sr' });
+	const boss = await c.connect({ kind: 'ws', uid: 'u-boss2' });
+	try {
+		assert.deepEqual(await boss.request(G('sysrpcKick'), { frontendId: v.session.frontendId,
+			uid: 'u-sysrpc' }), { code: 200 });
+		assert.deepEqual(await v.client.waitKick(), { reason: 'via sysrpc' });
+	} finally {
+		v.client.close();
+		boss.close();
+	}
+});
+
 test(`the session-closed hook runs when a bound client disconnects (${LABEL})`, opts, async () => {
 	const c = ctx.cluster;
 	const stay = await c.enter('h-stay', { room: 'hr' });

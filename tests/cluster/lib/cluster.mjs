@@ -359,6 +359,9 @@ export class Cluster {
 				own_routes: 'game',
 				session_closed: 'game.roomRemote.leave',
 				rpc_timeout: `${this.rpcTimeout / 1000}s`,
+				// Pinus backends build app.sysrpc.connector from what the connector registers.
+				remoter_paths: this.framework === 'pinus' ? `sys:${path.join(this.base,
+					'node_modules/pinus/dist/lib/common/remote/frontend')}` : null,
 				...extra.cluster,
 			},
 			'route game': { key: 'uid', ...extra.routes },

@@ -137,6 +137,17 @@ class GameHandler extends BaseHandler {
 			: bss.kickBySid(msg.frontendId, msg.sid, msg.reason, cb)));
 	}
 
+	// {frontendId, uid} -> app.sysrpc.connector.sessionRemote.kickByUid through the proxy Pinus
+	// builds from the remoterPaths the connector registered (CLUSTER.md §3.2)
+	async sysrpcKick(msg) {
+		const proxy = this.app.sysrpc.connector;
+		if (!proxy || !proxy.sessionRemote) {
+			return { code: 500, error: 'no sysrpc proxy for connector' };
+		}
+		await proxy.sessionRemote.kickByUid.toServer(msg.frontendId, msg.uid, 'via sysrpc');
+		return { code: 200 };
+	}
+
 	// {frontendId, uid, reason?} -> sessionRemote.kickByUid
 	async kickUid(msg) {
 		const bss = this.app.get('backendSessionService');

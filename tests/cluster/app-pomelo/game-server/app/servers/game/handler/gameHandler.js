@@ -165,6 +165,18 @@ H.pushTo = function (msg, session, next) {
 		answer(next, (fails) => ({ fails: fails || [] })));
 };
 
+// {frontendId, uid} -> app.sysrpc.connector.sessionRemote.kickByUid through the proxy Pomelo
+// builds from its own installation
+H.sysrpcKick = function (msg, session, next) {
+	const proxy = this.app.sysrpc.connector;
+	if (!proxy || !proxy.sessionRemote) {
+		next(null, { code: 500, error: 'no sysrpc proxy for connector' });
+		return;
+	}
+	proxy.sessionRemote.kickByUid.toServer(msg.frontendId, msg.uid, 'via sysrpc', (err) =>
+		next(null, err ? { code: 500, error: events.errorText(err) } : { code: 200 }));
+};
+
 // Protobuf (config/clientProtos.json, serverProtos.json): {room, limit} -> {code, who, top}, and
 // an `onScore` push to the caller with a global message inside.
 H.score = function (msg, session, next) {

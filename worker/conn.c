@@ -51,12 +51,6 @@ static const char *const conn_state_names[] = {
 };
 
 const char *
-conn_state_name(enum conn_state state)
-{
-	return conn_state_names[state];
-}
-
-const char *
 conn_peer(const struct conn *c, char *buf, size_t size)
 {
 	return addr_format(&c->peer.sa, c->peer_len, buf, size);

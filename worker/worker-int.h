@@ -258,7 +258,6 @@ int		 conn_out(struct conn *c, const void *data, size_t len);
 uint8_t		*conn_out_reserve(struct conn *c, size_t len);
 void		 conn_set_framing(struct conn *c, const struct framing_ops *f);
 const char	*conn_peer(const struct conn *c, char *buf, size_t size);
-const char	*conn_state_name(enum conn_state state);
 /* Logs with the client's address and session id (nginx's "client: ..."). */
 #define conn_log(c, level, ...)	session_log(&(c)->session, level, __VA_ARGS__)
 

@@ -501,6 +501,14 @@ admin_render_table(struct evbuffer *b, const json_t *rows)
 	free(width);
 }
 
+/* True when <v> is a non-empty list of records (objects): a table. */
+static bool
+admin_is_records(const json_t *v)
+{
+	return json_is_array(v) && json_array_size(v) > 0 &&
+	    json_is_object(json_array_get(v, 0));
+}
+
 /*
  * The whole answer (empty line included) for a command that produced
  * <value>, or failed with <error> (then <value> is ignored), in the text
@@ -543,11 +551,24 @@ admin_render(const json_t *value, const char *error, bool json,
 	} else if (json_is_object(value) && json_object_size(value) == 0) {
 		evbuffer_add_printf(b, "(none)\n");
 	} else if (json_is_object(value)) {
+		/* "name: value" lines; a list of records as a table after. */
 		json_object_foreach((json_t *)value, key, v) {
+			if (admin_is_records(v)) {
+				continue;
+			}
 			admin_render_string(b, key, strlen(key));
 			evbuffer_add(b, ": ", 2);
 			admin_render_cell(b, v);
 			evbuffer_add(b, "\n", 1);
+		}
+		json_object_foreach((json_t *)value, key, v) {
+			if (!admin_is_records(v)) {
+				continue;
+			}
+			evbuffer_add(b, "\n", 1);
+			admin_render_string(b, key, strlen(key));
+			evbuffer_add(b, ":\n", 2);
+			admin_render_table(b, v);
 		}
 	} else {
 		admin_render_cell(b, value);

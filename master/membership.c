@@ -362,8 +362,9 @@ membership_cancel(void *arg)
 static void
 membership_shown(const struct ipc_answer *answers, size_t n, void *arg)
 {
-	json_t		*workers = json_array(), *servers = NULL, *w;
-	json_t		*backends = membership_backends(), *list, *srv, *st;
+	json_t		*workers = json_array(), *servers = json_array(), *w;
+	json_t		*backends = membership_backends(), *list = NULL, *srv;
+	json_t		*st, *byType = NULL;
 	const char	*type;
 	size_t		 i, k;
 
@@ -377,29 +378,36 @@ membership_shown(const struct ipc_answer *answers, size_t n, void *arg)
 			json_decref(w);
 			continue;
 		}
-		if (servers == NULL) {
-			servers = json_incref(json_object_get(w, "servers"));
+		if (byType == NULL) {
+			byType = json_incref(json_object_get(w, "servers"));
 		}
 		json_object_del(w, "servers");
+		json_object_del(w, "master");
+		json_object_del(w, "type");
 		json_array_append_new(workers, w);
 	}
-	if (servers == NULL) {
-		servers = json_object();
-	}
-	/* Every worker sees the same list: the counters are the sum. */
-	json_object_foreach(servers, type, list) {
+	/*
+	 * Every worker sees the same list: one row per server, by type in
+	 * the master's order, with the calls of every worker summed.
+	 */
+	json_object_foreach(byType, type, list) {
 		json_array_foreach(list, k, srv) {
 			st = json_object_get(backends, json_string_value(
 			    json_object_get(srv, "id")));
-			json_object_set(srv, "forwarded", st != NULL ?
-			    json_object_get(st, "forwarded") : json_integer(0));
-			json_object_set(srv, "errors", st != NULL ?
-			    json_object_get(st, "errors") : json_integer(0));
-			json_object_set(srv, "timeouts", st != NULL ?
-			    json_object_get(st, "timeouts") : json_integer(0));
-			json_object_del(srv, "latency_ms");
+			json_array_append_new(servers, json_pack("{s:s, s:O, "
+			    "s:O, s:O, s:O, s:I, s:I, s:I}", "type", type,
+			    "id", json_object_get(srv, "id"),
+			    "host", json_object_get(srv, "host") != NULL ?
+			    json_object_get(srv, "host") : json_null(),
+			    "port", json_object_get(srv, "port"),
+			    "frontend", json_object_get(srv, "frontend"),
+			    "forwarded", json_integer_value(json_object_get(st,
+			    "forwarded")), "errors", json_integer_value(
+			    json_object_get(st, "errors")), "timeouts",
+			    json_integer_value(json_object_get(st, "timeouts"))));
 		}
 	}
+	json_decref(byType);
 	json_decref(backends);
 	admin_answer(arg, json_pack("{s:s, s:s, s:o, s:o}",
 	    "type", master->conf->cluster_type == CONF_CLUSTER_PINUS ?

@@ -36,6 +36,8 @@
 
 #define RPC_PING_MS		10000
 #define RPC_PONG_TIMEOUT_MS	30000
+/* A backend that does not read what we send: calls fail past this. */
+#define RPC_MAX_QUEUED		(64u << 20)
 
 struct rpc_call {
 	TAILQ_ENTRY(rpc_call)	 entry;		/* in deadline order */
@@ -349,6 +351,13 @@ rpc_send(struct rpc_mailbox *mb, uint64_t id, char *payload, size_t len,
 	struct rpc_call	*call;
 	int		 r;
 
+	if (mconn_queued(mb->conn) + len > RPC_MAX_QUEUED) {
+		free(payload);
+		log_warn("cluster: %s does not read its calls (%zu bytes "
+		    "queued): failing this one", mb->srv->id,
+		    mconn_queued(mb->conn));
+		return -ENOBUFS;
+	}
 	r = mconn_publish(mb->conn, RPC_MSG_TOPIC, payload, len);
 	free(payload);
 	if (r != 0) {

@@ -35,10 +35,13 @@
 
 #define RPC_SERVER_BACKLOG	128
 #define RPC_SERVER_MAX_CONNS	4096
+/* A peer that does not read its answers is closed past this. */
+#define RPC_SERVER_MAX_QUEUED	(64u << 20)
 
 struct rpc_peer {
 	TAILQ_ENTRY(rpc_peer)	 entry;
 	struct mconn		*conn;
+	bool			 dead;	/* closed while its packet is read */
 };
 
 static struct {
@@ -65,6 +68,14 @@ rpc_server_answer(struct rpc_peer *p, json_t *id, json_t *resp)
 	text = rpc_msg_encode_response(id, resp, &len);
 	mconn_publish(p->conn, RPC_MSG_TOPIC, text, len);
 	free(text);
+	if (!p->dead && mconn_queued(p->conn) > RPC_SERVER_MAX_QUEUED) {
+		log_warn("cluster: %s does not read its answers (%zu bytes "
+		    "queued): closing", mconn_peer(p->conn),
+		    mconn_queued(p->conn));
+		/* Freed once the packet that made the answer is done. */
+		p->dead = true;
+		mconn_close(p->conn, false);
+	}
 }
 
 /* One request envelope: served and answered. */
@@ -126,12 +137,18 @@ rpc_peer_packet(struct mconn *m, const struct mqtt_packet *pkt, void *arg)
 		resp = rpc_msg_resp_error("%s", err);
 		rpc_server_answer(p, NULL, resp);
 		json_decref(resp);
+		if (p->dead) {
+			rpc_peer_free(p);
+		}
 		return;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !p->dead; i++) {
 		rpc_server_request(p, rpc_msg_item(root, (size_t)i));
 	}
 	json_decref(root);
+	if (p->dead) {
+		rpc_peer_free(p);
+	}
 }
 
 static void

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { useCluster, routeIndex, FRAMEWORK, TIER, LABEL } from './lib/setup.mjs';
 import { KINDS } from './lib/clients.mjs';
 import { RPC_TIMEOUT_MS } from './lib/cluster.mjs';
-import { sleep } from '../integration/lib/util.mjs';
+import { sleep, waitFor } from '../integration/lib/util.mjs';
 
 const ctx = useCluster();
 const opts = { skip: ctx.skip, timeout: 60000 };
@@ -60,6 +60,15 @@ for (const kind of KINDS) {
 			assert.ok(performance.now() - t0 < 1500, 'no server: answered at once');
 			// Still usable after every error.
 			assert.equal((await client.request('game.gameHandler.echo', { n: 2 })).code, 200);
+			if (TIER === 'shaddock') {
+				// The calls are counted per backend server (with the workers' heartbeats).
+				await waitFor(async () => {
+					const st = await c.daemon.stat();
+					const b = st.backends?.['game-server-1'];
+					return b && b.forwarded >= 5 && b.answered >= 5 && b.latency_ms_mean > 0 &&
+						st.cluster_forwarded >= 5 && st.cluster_forward_errors >= 1;
+				}, { what: 'show stat counting the calls to game-server-1' });
+			}
 		} finally {
 			client.close();
 		}

@@ -23,6 +23,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 
 enum conf_type {
@@ -53,6 +54,10 @@ static const char *const conf_section_names[] = {
 
 static const char *const conf_accept_names[] = {
 	"reuseport", "shared", NULL,
+};
+
+static const char *const conf_tls_names[] = {
+	"off", "on", "optional", NULL,
 };
 
 static const char *const conf_level_names[] = {
@@ -124,11 +129,56 @@ static const struct conf_directive conf_directives[] = {
 	  "", NULL,
 	  "host:port on which the master serves Prometheus metrics; empty "
 	  "for none." },
+	{ SEC_SERVER, "tls_ticket_rotation", CONF_DURATION,
+	  C(tls_ticket_rotation), 1000, 7 * DAY, "1h", NULL,
+	  "How often the master makes a new TLS session-ticket key and sends "
+	  "it to every worker. New tickets are encrypted with the newest key; "
+	  "tickets under it or the one before are accepted, so a returning "
+	  "client resumes its TLS session (no certificate check, no key "
+	  "exchange) on any worker and across reloads. Tickets are "
+	  "advertised, and honoured, for this long. The keys are kept in "
+	  "memory only: a restart starts a new ring and clients do one full "
+	  "handshake." },
 
 	{ SEC_LISTENER, "address", CONF_ADDRESS, L(address), 0, 0, NULL, NULL,
 	  "host:port, [ipv6]:port or unix:/path (required)." },
 	{ SEC_LISTENER, "backlog", CONF_UINT, L(backlog), 1, 65535, "511",
 	  NULL, "Length of the accept queue of each socket." },
+	{ SEC_LISTENER, "tls", CONF_ENUM, L(tls), 0, 0, "off", conf_tls_names,
+	  "TLS on this listener. off: plain raw TCP and ws:// only. on: "
+	  "every connection starts with a TLS handshake, and inside TLS the "
+	  "same switcher picks raw Pomelo TCP or WebSocket, so TLS raw-TCP "
+	  "clients and wss:// share the port. optional: the first byte "
+	  "decides: 0x16 (a TLS ClientHello) starts TLS, anything else is "
+	  "served plain, so plain TCP, ws://, TLS TCP and wss:// all share "
+	  "the port. handshake_timeout covers the TLS handshake. on and "
+	  "optional need tls_certificate." },
+	{ SEC_LISTENER, "tls_certificate", CONF_STRING, L(tls_certificate), 0,
+	  0, "", NULL,
+	  "PEM file holding the server certificate followed by its "
+	  "intermediate certificates (the full chain). The master reads it "
+	  "at start and at each reload, before workers drop privileges, so "
+	  "it may be readable by root only. A missing, unreadable or expired "
+	  "certificate fails the start, the reload and shaddockd -t; one "
+	  "that expires within 14 days is warned about. A reload gives new "
+	  "connections the new certificate while existing sessions keep "
+	  "theirs; a reload that fails keeps the old one serving." },
+	{ SEC_LISTENER, "tls_key", CONF_STRING, L(tls_key), 0, 0, "", NULL,
+	  "PEM file holding the unencrypted private key of tls_certificate, "
+	  "read by the master like it; empty: the key is in the "
+	  "tls_certificate file. A key that does not match the certificate "
+	  "is an error." },
+	{ SEC_LISTENER, "tls_protocols", CONF_STRING, L(tls_protocols), 0, 0,
+	  "TLSv1.2 TLSv1.3", NULL,
+	  "TLS versions offered, separated by spaces: TLSv1.2, TLSv1.3 or "
+	  "both. Older versions are always refused (the handshake fails and "
+	  "is counted in tls_errors)." },
+	{ SEC_LISTENER, "tls_ciphers", CONF_STRING, L(tls_ciphers), 0, 0, "",
+	  NULL,
+	  "OpenSSL cipher list for TLS 1.2 (see ciphers(1ssl)), e.g. "
+	  "ECDHE+AESGCM:ECDHE+CHACHA20; empty for OpenSSL's default. The "
+	  "server's order wins, with ChaCha20 first for clients that prefer "
+	  "it. TLS 1.3 uses OpenSSL's default suites." },
 
 	{ SEC_CONNECTOR, "heartbeat", CONF_DURATION, C(heartbeat), 0, DAY,
 	  "3s", NULL,
@@ -576,6 +626,26 @@ conf_in_runtime_dir(const struct conf *c, char **path)
 	*path = full;
 }
 
+/* The TLS keys of listener <i> that only make sense together. */
+static void
+conf_finish_tls(struct conf_parse *p, size_t i)
+{
+	struct listener_conf	*l = &p->conf->listeners[i];
+	char			 err[128];
+	int			 min, max;
+
+	if (tls_protocols_parse(l->tls_protocols, &min, &max, err,
+	    sizeof err) != 0) {
+		conf_error(p, conf_line(p->conf, i, "tls_protocols"),
+		    "tls_protocols: \"%s\" %s", l->tls_protocols, err);
+	}
+	if (l->tls != CONF_TLS_OFF && *l->tls_certificate == '\0') {
+		conf_error(p, conf_line(p->conf, i, "tls"), "[listener %s] "
+		    "tls = %s needs tls_certificate", l->name,
+		    conf_tls_names[l->tls]);
+	}
+}
+
 /* Checks what no single key shows and derives the rest. */
 static void
 conf_finish(struct conf_parse *p)
@@ -622,6 +692,7 @@ conf_finish(struct conf_parse *p)
 			    l->name);
 			continue;
 		}
+		conf_finish_tls(p, i);
 		if (addr_parse(l->address, &l->addr, err, sizeof err) != 0) {
 			continue;	/* reported where it was set */
 		}
@@ -675,8 +746,9 @@ conf_load(const char *path, struct conf **ret, char **ret_errors)
 		conf_defaults(&p, SEC_LISTENER, &c->listeners[i],
 		    p.lset_line + i * N_DIRECTIVES);
 	}
+	/* Kept for conf_line(): checks after loading report lines too. */
+	c->lines = p.lset_line;
 	conf_finish(&p);
-	free(p.lset_line);
 	if (p.n_errors > 0) {
 		conf_free(c);
 		*ret_errors = p.errors;
@@ -711,8 +783,10 @@ conf_free(struct conf *c)
 	}
 	for (j = 0; j < c->n_listeners; j++) {
 		free(c->listeners[j].name);
+		tls_ctx_destroy(c->listeners[j].tls_ctx);
 	}
 	free(c->listeners);
+	free(c->lines);
 	free(c->path);
 	free(c);
 }
@@ -798,6 +872,33 @@ conf_dump_directives(FILE *f)
 		fprintf(f, "[%s] *%s* = %s\n\t%s\n", conf_section_names[d->section],
 		    d->name, d->def != NULL ? d->def : "(required)", d->help);
 	}
+}
+
+int
+conf_line(const struct conf *c, size_t l, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < N_DIRECTIVES; i++) {
+		if (conf_directives[i].section == SEC_LISTENER &&
+		    strcmp(conf_directives[i].name, name) == 0) {
+			break;
+		}
+	}
+	if (i < N_DIRECTIVES && c->lines != NULL &&
+	    c->lines[l * N_DIRECTIVES + i] != 0) {
+		return c->lines[l * N_DIRECTIVES + i];
+	}
+	return c->listeners[l].line;
+}
+
+const char *
+conf_tls_name(int mode)
+{
+	if (mode < 0 || mode >= (int)nitems(conf_tls_names) - 1) {
+		return "unknown";
+	}
+	return conf_tls_names[mode];
 }
 
 const char *

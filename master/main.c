@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -27,6 +28,7 @@
 #include "common/dict.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 #include "master/master.h"
 
@@ -53,14 +55,73 @@ libevent_log(int severity, const char *msg)
 	}
 }
 
+#define MAIN_TLS_WARN_DAYS	14
+
+/*
+ * Builds the TLS context of each TLS listener of <conf> (kept in the
+ * listener's tls_ctx): the certificates and keys are read here, by the
+ * master, at start and at each reload. Returns 0, or -EINVAL with every
+ * error ("FILE:LINE: directive: reason") in <ret_errors>.
+ */
+static int
+main_load_tls(struct conf *conf, char **ret_errors)
+{
+	struct listener_conf	*l;
+	struct tls_ctx_conf	 o;
+	const char		*field;
+	char			 err[512], date[32], *line, *all = NULL;
+	int64_t			 left;
+	size_t			 i, len = 0;
+
+	for (i = 0; i < conf->n_listeners; i++) {
+		l = &conf->listeners[i];
+		if (l->tls == CONF_TLS_OFF) {
+			continue;
+		}
+		memset(&o, 0, sizeof o);
+		o.certificate = l->tls_certificate;
+		o.key = l->tls_key;
+		o.protocols = l->tls_protocols;
+		o.ciphers = l->tls_ciphers;
+		o.ticket_lifetime_s = conf->tls_ticket_rotation / 1000;
+		if (tls_ctx_create(&o, &l->tls_ctx, &field, err,
+		    sizeof err) != 0) {
+			xasprintf(&line, "%s:%d: %s: %s\n", conf->path,
+			    conf_line(conf, i, field), field, err);
+			all = xrealloc(all, len + strlen(line) + 1);
+			memcpy(all + len, line, strlen(line) + 1);
+			len += strlen(line);
+			free(line);
+			continue;
+		}
+		left = (l->tls_ctx->not_after - (int64_t)time(NULL)) / 86400;
+		if (left < MAIN_TLS_WARN_DAYS) {
+			log_warn("%s:%d: tls_certificate: %s expires on %s, in "
+			    "%jd day%s", conf->path,
+			    conf_line(conf, i, "tls_certificate"),
+			    l->tls_certificate, tls_time_format(
+			    l->tls_ctx->not_after, date, sizeof date),
+			    (intmax_t)left, left == 1 ? "" : "s");
+		}
+	}
+	if (all != NULL) {
+		*ret_errors = all;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Checks what the workers will load, so -t and reloads catch it. */
 int
-main_check_files(const struct conf *conf, char **ret_errors)
+main_check_files(struct conf *conf, char **ret_errors)
 {
 	struct dict	 d;
 	char		 err[512];
 
 	*ret_errors = NULL;
+	if (main_load_tls(conf, ret_errors) != 0) {
+		return -EINVAL;
+	}
 	if (*conf->user != '\0' && getpwnam(conf->user) == NULL) {
 		xasprintf(ret_errors, "%s: user: no user named \"%s\"\n",
 		    conf->path, conf->user);

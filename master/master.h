@@ -140,7 +140,7 @@ void		 master_status(const char *fmt, ...)
 		     __attribute__((format(printf, 1, 2)));
 
 /* main.c */
-int		 main_check_files(const struct conf *conf, char **ret_errors);
+int		 main_check_files(struct conf *conf, char **ret_errors);
 
 /* listen.c */
 int		 listen_open(struct listener *l, size_t n_slots,
@@ -188,6 +188,11 @@ void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
 void		 hub_free_all(void);
 struct json_t;
 struct json_t	*hub_list(void);
+
+/* tickets.c */
+void		 tickets_start(void);
+void		 tickets_reload(void);
+void		 tickets_stop(void);
 
 /* metrics.c */
 int		 metrics_open(void);

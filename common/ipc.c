@@ -35,6 +35,7 @@ const char *const worker_stats_names[] = {
 	"handshake_timeouts", "idle_timeouts", "protocol_errors",
 	"oversize_packages", "send_buffer_overflows", "bytes_in", "bytes_out",
 	"channels", "channel_members",
+	"tls_handshakes", "tls_resumptions", "tls_errors",
 };
 
 _Static_assert(sizeof worker_stats_names / sizeof worker_stats_names[0] ==

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_VERSION		3
+#define IPC_VERSION		4
 #define IPC_MAX_PAYLOAD		(60 * 1024)	/* in the packet itself */
 #define IPC_MAX_MESSAGE		(32 * 1024 * 1024)	/* through a memfd */
 
@@ -35,6 +35,8 @@ enum ipc_type {
 	IPC_DRAIN = 0x102,	/* struct ipc_drain */
 	IPC_STOP = 0x103,	/* kick reason: kick everyone now, exit */
 	IPC_REOPEN_LOGS = 0x104, /* the reopened log file's fd */
+	/* TLS: the master rotated the ticket keys (worker.c takes it). */
+	IPC_TLS_TICKET_KEYS = 0x105, /* struct tls_ticket_keys (tls.h) */
 	IPC_KICK = 0x110,	/* struct ipc_kick + uid bytes; tagged */
 	IPC_SESSIONS = 0x111,	/* tagged; answered with IPC_REPLY* */
 	IPC_BROADCAST = 0x112,	/* route NUL JSON; tagged */
@@ -169,6 +171,9 @@ struct worker_stats {
 	uint64_t	 bytes_out;
 	uint64_t	 channels;		/* gauge */
 	uint64_t	 channel_members;	/* gauge */
+	uint64_t	 tls_handshakes;	/* TLS: full and resumed */
+	uint64_t	 tls_resumptions;	/* TLS: from a ticket */
+	uint64_t	 tls_errors;		/* TLS: failed, logged */
 };
 
 /* The names of the worker_stats members, in order, for show stat. */

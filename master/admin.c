@@ -34,6 +34,7 @@
 
 #include "common/log.h"
 #include "common/message.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 #include "master/master.h"
 
@@ -265,6 +266,7 @@ admin_show_listeners(struct admin_client *c, char **argv, int argc)
 	struct listener	*l;
 	struct evbuffer	*b;
 	json_t		*list;
+	char		 tls[512];
 	size_t		 i;
 
 	if (c->json) {
@@ -272,9 +274,12 @@ admin_show_listeners(struct admin_client *c, char **argv, int argc)
 		for (i = 0; i < master->n_listeners; i++) {
 			l = &master->listeners[i];
 			json_array_append_new(list, json_pack("{s:s, s:s, "
-			    "s:I, s:b, s:b}", "name", l->name, "address",
+			    "s:I, s:b, s:b, s:o}", "name", l->name, "address",
 			    l->address, "sockets", (json_int_t)l->n_fds,
-			    "shared", l->shared, "systemd", l->adopted));
+			    "shared", l->shared, "systemd", l->adopted,
+			    "tls", tls_ctx_json(master->conf->listeners[i].
+			    tls_ctx, conf_tls_name(master->conf->listeners[i].
+			    tls))));
 		}
 		admin_reply_json(c, json_pack("{s:o}", "listeners", list));
 		return;
@@ -282,9 +287,11 @@ admin_show_listeners(struct admin_client *c, char **argv, int argc)
 	b = evbuffer_new();
 	for (i = 0; i < master->n_listeners; i++) {
 		l = &master->listeners[i];
-		evbuffer_add_printf(b, "%s %s sockets=%zu%s%s\n", l->name,
+		evbuffer_add_printf(b, "%s %s sockets=%zu%s%s%s\n", l->name,
 		    l->address, l->n_fds, l->shared ? " shared" : "",
-		    l->adopted ? " systemd" : "");
+		    l->adopted ? " systemd" : "", tls_ctx_text(
+		    master->conf->listeners[i].tls_ctx, conf_tls_name(
+		    master->conf->listeners[i].tls), tls, sizeof tls));
 	}
 	admin_reply_buffer(c, b);
 }
@@ -338,6 +345,18 @@ admin_show_stat(struct admin_client *c, char **argv, int argc)
 	admin_reply_buffer(c, b);
 }
 
+/* A session's framing, with "+tls" when its byte layer is TLS. */
+static const char *
+admin_transport(json_t *o, char *buf, size_t size)
+{
+	const char	*xprt = json_string_value(json_object_get(o, "xprt"));
+
+	snprintf(buf, size, "%s%s", json_string_value(json_object_get(o,
+	    "transport")), xprt != NULL && strcmp(xprt, "tls") == 0 ?
+	    "+tls" : "");
+	return buf;
+}
+
 /* Session lists: each worker sends one JSON object per line. */
 static void
 admin_sessions_done(struct gather *g, void *arg)
@@ -345,7 +364,7 @@ admin_sessions_done(struct gather *g, void *arg)
 	struct admin_client	*c = arg;
 	struct evbuffer		*b;
 	json_t			*o;
-	char			*line, *save;
+	char			*line, *save, transport[32];
 	bool			 first = true;
 
 	b = evbuffer_new();
@@ -374,7 +393,7 @@ admin_sessions_done(struct gather *g, void *arg)
 		    json_is_string(json_object_get(o, "uid")) ?
 		    json_string_value(json_object_get(o, "uid")) : "-",
 		    (int)json_integer_value(json_object_get(o, "worker")),
-		    json_string_value(json_object_get(o, "transport")),
+		    admin_transport(o, transport, sizeof transport),
 		    json_string_value(json_object_get(o, "peer")),
 		    json_string_value(json_object_get(o, "state")),
 		    json_number_value(json_object_get(o, "age")),

@@ -173,6 +173,7 @@ master_reload(void)
 	conf_free(old);
 	metrics_close();
 	metrics_open();
+	tickets_reload();
 
 	master->reloads++;
 	master->generation++;
@@ -317,6 +318,7 @@ master_run(void)
 	}
 
 	master->generation = 1;
+	tickets_start();
 	spawn_resize_slots(master->conf->workers);
 	for (i = 0; i < master->n_slots; i++) {
 		spawn_worker((int)i);
@@ -327,6 +329,7 @@ master_run(void)
 		event_free(master->sig_ev[i]);
 	}
 	event_free(master->tick);
+	tickets_stop();
 	if (master->watchdog != NULL) {
 		event_free(master->watchdog);
 	}

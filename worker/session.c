@@ -595,13 +595,15 @@ session_list(struct ipc_chan *chan, uint64_t tag)
 
 	TAILQ_FOREACH(c, &worker->conns, entry) {
 		snprintf(id, sizeof id, "%ju", (uintmax_t)c->session.id);
-		j = json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:f, s:I, s:I}",
+		j = json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:s, s:f, s:I, "
+		    "s:I}",
 		    "id", id,
 		    "uid", c->session.uid != NULL ?
 		    json_string(c->session.uid) : json_null(),
 		    "worker", worker->slot,
 		    "transport", c->framing != NULL ? c->framing->name :
 		    "unknown",
+		    "xprt", c->xprt->name,
 		    "peer", conn_peer(c, peer, sizeof peer),
 		    "state", c->state == CONN_SWITCHING ? "switching" :
 		    c->state == CONN_CLOSING ? "closing" :

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 #include "worker/worker-int.h"
 #include "worker/worker.h"
@@ -79,6 +80,7 @@ worker_accept_resume(evutil_socket_t fd, short what, void *arg)
 static void
 worker_accept(evutil_socket_t lfd, short what, void *arg)
 {
+	const struct worker_listener	*l;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	uint64_t		 now;
@@ -123,7 +125,9 @@ worker_accept(evutil_socket_t lfd, short what, void *arg)
 			}
 			continue;
 		}
-		conn_create(fd, (struct sockaddr *)&ss, len);
+		l = arg;
+		conn_create(fd, (struct sockaddr *)&ss, len, l->xprt,
+		    l->xprt_arg);
 	}
 }
 
@@ -339,6 +343,25 @@ worker_broadcast(uint64_t tag, const char *payload, size_t len)
 	worker_reply(tag, buf);
 }
 
+/* The byte layer of <l>'s connections, from its tls setting. */
+static void
+worker_listener_xprt(struct worker_listener *l)
+{
+	const struct listener_conf	*lc;
+
+	l->xprt = &xprt_plain;
+	l->xprt_arg = NULL;
+	if (l->index < 0 || (size_t)l->index >= worker->conf->n_listeners) {
+		return;
+	}
+	lc = &worker->conf->listeners[l->index];
+	if (lc->tls_ctx == NULL) {
+		return;
+	}
+	l->xprt = lc->tls == CONF_TLS_OPTIONAL ? &xprt_detect : &xprt_tls;
+	l->xprt_arg = lc->tls_ctx;
+}
+
 static void
 worker_add_listener(const void *payload, size_t len, int fd)
 {
@@ -362,6 +385,7 @@ worker_add_listener(const void *payload, size_t len, int fd)
 	l->name[sizeof l->name - 1] = '\0';
 	memcpy(l->address, m->address, sizeof l->address);
 	l->address[sizeof l->address - 1] = '\0';
+	worker_listener_xprt(l);
 	fd_nonblock(fd);
 	l->ev = event_new(worker->base, fd, EV_READ | EV_PERSIST,
 	    worker_accept, l);
@@ -411,6 +435,11 @@ worker_chan_msg(struct ipc_chan *chan, const struct ipc_hdr *hdr,
 		if (fd != -1 && (r = log_adopt(fd)) != 0) {
 			log_error("taking the reopened log file: %s",
 			    strerror(-r));
+		}
+		break;
+	case IPC_TLS_TICKET_KEYS:	/* TLS: a rotation (tls.h) */
+		if (tls_ticket_keys_use(payload, hdr->len) != 0) {
+			log_warn("bad TLS ticket keys from the master");
 		}
 		break;
 	case IPC_KICK:

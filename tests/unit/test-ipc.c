@@ -334,7 +334,7 @@ TEST(stats_names)
 	ASSERT_UEQ(WORKER_STATS_N, sizeof(struct worker_stats) / 8);
 	ASSERT_STR_EQ(worker_stats_names[0], "rss");
 	ASSERT_STR_EQ(worker_stats_names[WORKER_STATS_N - 1],
-	    "channel_members");
+	    "tls_errors");
 }
 
 int

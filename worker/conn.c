@@ -122,6 +122,11 @@ conn_create(int fd, const struct sockaddr *sa, socklen_t len,
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
 	c->xprt = xprt;
+	if (len > sizeof c->peer) {
+		len = sizeof c->peer;
+	}
+	memcpy(&c->peer, sa, len);
+	c->peer_len = len;
 	if (xprt->init != NULL && (r = xprt->init(c, xprt_arg)) != 0) {
 		log_warn("setting up a %s connection: %s", xprt->name,
 		    strerror(-r));
@@ -130,11 +135,6 @@ conn_create(int fd, const struct sockaddr *sa, socklen_t len,
 		return NULL;
 	}
 	c->created_ms = c->last_io_ms = now_coarse_ms();
-	if (len > sizeof c->peer) {
-		len = sizeof c->peer;
-	}
-	memcpy(&c->peer, sa, len);
-	c->peer_len = len;
 	if (sa->sa_family != AF_UNIX && conf->keepalive) {
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
 	}

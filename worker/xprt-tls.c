@@ -28,6 +28,8 @@
 
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -127,6 +129,7 @@ xprt_tls_init(struct conn *c, void *arg)
 {
 	const struct tls_ctx	*t = arg;
 	SSL			*ssl;
+	int			 on = 1;
 
 	if ((ssl = SSL_new(t->ssl)) == NULL) {
 		ERR_clear_error();
@@ -140,6 +143,14 @@ xprt_tls_init(struct conn *c, void *arg)
 	SSL_set_accept_state(ssl);
 	c->xprt_ctx = ssl;
 	c->xprt_flags = 0;
+	/*
+	 * The handshake is a conversation of small flights, and the session
+	 * ticket follows the handshake in a write of its own: with Nagle, a
+	 * flight would wait for the client's delayed ACK (tens of ms).
+	 */
+	if (worker->conf->no_delay && c->peer.sa.sa_family != AF_UNIX) {
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	}
 	return 0;
 }
 

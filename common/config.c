@@ -172,7 +172,9 @@ static const struct conf_directive conf_directives[] = {
 	  "TLSv1.2 TLSv1.3", NULL,
 	  "TLS versions offered, separated by spaces: TLSv1.2, TLSv1.3 or "
 	  "both. Older versions are always refused (the handshake fails and "
-	  "is counted in tls_errors)." },
+	  "is counted in tls_errors). An idle TLS 1.3 session costs about a "
+	  "tenth of a TLS 1.2 one: after the handshake it moves from OpenSSL "
+	  "to shaddock's own TLS 1.3 record layer." },
 	{ SEC_LISTENER, "tls_ciphers", CONF_STRING, L(tls_ciphers), 0, 0, "",
 	  NULL,
 	  "OpenSSL cipher list for TLS 1.2 (see ciphers(1ssl)), e.g. "

@@ -372,8 +372,13 @@ tls_ctx_create(const struct tls_ctx_conf *o, struct tls_ctx **ret,
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
-	/* One read(2) per wake-up, not two per record (header, body). */
-	SSL_CTX_set_read_ahead(ctx, 1);
+	/*
+	 * No read-ahead: OpenSSL reads exactly the records it needs, so the
+	 * worker knows which it has read when it takes a TLS 1.3 connection
+	 * over after the handshake (worker/xprt-tls.c); a connection that
+	 * stays on OpenSSL turns it on then.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 0);
 
 	/* Tickets only, under one id context: any worker resumes them. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

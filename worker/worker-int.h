@@ -191,6 +191,7 @@ struct framing_ops {
 
 extern const struct xprt_ops	xprt_plain;
 extern const struct xprt_ops	xprt_tls;	/* arg: struct tls_ctx */
+extern const struct xprt_ops	xprt_tls13;	/* after a TLS 1.3 handshake */
 extern const struct xprt_ops	xprt_detect;	/* TLS or plain, by byte 1 */
 extern const struct framing_ops	framing_tcp;
 extern const struct framing_ops	framing_ws;
@@ -266,6 +267,14 @@ const char	*conn_peer(const struct conn *c, char *buf, size_t size);
 const char	*conn_state_name(enum conn_state state);
 void		 conn_log(const struct conn *c, int level, const char *fmt, ...)
 		     __attribute__((format(printf, 3, 4)));
+
+/* xprt-tls.c, xprt-tls13.c (conn's xprt_flags) */
+#define XPRT_TLS_DONE	0x1	/* the handshake is done and counted */
+#define XPRT_TLS_FAILED	0x2	/* a failure is counted and logged */
+void		 xprt_tls_failed(struct conn *c, const char *reason);
+int		 xprt_tls13_adopt(struct conn *c, uint16_t suite,
+		     const uint8_t *rd_secret, const uint8_t *wr_secret,
+		     size_t len, uint64_t wr_seq);
 
 /* switcher.c */
 void		 switcher_feed(struct conn *c, const uint8_t *data, size_t len);

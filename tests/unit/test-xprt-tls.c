@@ -23,6 +23,7 @@
 #include "common/message.h"
 #include "common/package.h"
 #include "common/tls.h"
+#include "common/tls13.h"
 #include "tests/unit/tls-pump.h"
 #include "tests/unit/test.h"
 
@@ -109,7 +110,120 @@ TEST(tls_raw_tcp)
 	ASSERT_EQ(worker->stats.tls_handshakes, before + 1);
 	ASSERT_TRUE(pomelo(&p));
 	ASSERT_STR_EQ(the_conn()->xprt->name, "tls");
+	/* TLS 1.3: OpenSSL handed the connection over after the handshake. */
+	ASSERT_TRUE(the_conn()->xprt == &xprt_tls13);
 	ASSERT_STR_EQ(the_conn()->framing->name, "tcp");
+	pump_close(&p);
+}
+
+/* TLS 1.2 stays on OpenSSL, and works the same. */
+TEST(tls12_stays_on_openssl)
+{
+	SSL_CTX		*c12 = SSL_CTX_new(TLS_client_method());
+	struct pump	 p;
+
+	SSL_CTX_set_max_proto_version(c12, TLS1_2_VERSION);
+	ASSERT_EQ(pump_open(&p, &xprt_tls, tls, c12), 0);
+	pump_run(&p);
+	ASSERT_TRUE(pump_tls_done(&p));
+	ASSERT_EQ(SSL_version(p.ssl), TLS1_2_VERSION);
+	ASSERT_TRUE(pomelo(&p));
+	ASSERT_TRUE(the_conn()->xprt == &xprt_tls);
+	session_kick(&the_conn()->session, "bye");
+	pump_run(&p);
+	ASSERT_EQ(count(&p, PKG_KICK), 1);
+	ASSERT_TRUE(SSL_get_shutdown(p.ssl) & SSL_RECEIVED_SHUTDOWN);
+	pump_close(&p);
+	SSL_CTX_free(c12);
+}
+
+/* Each TLS 1.3 suite after the hand-over. */
+TEST(every_suite)
+{
+	static const char *const suites[] = { "TLS_AES_128_GCM_SHA256",
+	    "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256" };
+	SSL_CTX		*cs;
+	struct pump	 p;
+	size_t		 i;
+
+	for (i = 0; i < sizeof suites / sizeof suites[0]; i++) {
+		cs = SSL_CTX_new(TLS_client_method());
+		ASSERT_EQ(SSL_CTX_set_ciphersuites(cs, suites[i]), 1);
+		ASSERT_EQ(pump_open(&p, &xprt_tls, tls, cs), 0);
+		ASSERT_TRUE(pomelo(&p));
+		ASSERT_STR_EQ(SSL_CIPHER_get_name(SSL_get_current_cipher(
+		    p.ssl)), suites[i]);
+		ASSERT_TRUE(the_conn()->xprt == &xprt_tls13);
+		pump_close(&p);
+		SSL_CTX_free(cs);
+	}
+}
+
+/* KeyUpdate from the client, asking for ours too, then more requests. */
+TEST(key_update)
+{
+	struct pump	 p;
+	uint8_t		 buf[128];
+	int		 i;
+
+	ASSERT_EQ(pump_open(&p, &xprt_tls, tls, client), 0);
+	ASSERT_TRUE(pomelo(&p));
+	ASSERT_TRUE(the_conn()->xprt == &xprt_tls13);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(SSL_key_update(p.ssl, i == 1 ?
+		    SSL_KEY_UPDATE_NOT_REQUESTED :
+		    SSL_KEY_UPDATE_REQUESTED), 1);
+		pump_send(&p, buf, request(buf, (uint32_t)(10 + i)));
+		pump_run(&p);
+		ASSERT_EQ(count(&p, PKG_DATA), 2 + i);
+	}
+	ASSERT_TRUE(!p.closed);
+	pump_close(&p);
+}
+
+/* The client's close_notify ends the connection. */
+TEST(client_close_notify)
+{
+	struct pump	 p;
+
+	ASSERT_EQ(pump_open(&p, &xprt_tls, tls, client), 0);
+	ASSERT_TRUE(pomelo(&p));
+	SSL_shutdown(p.ssl);
+	pump_run(&p);
+	ASSERT_TRUE(p.closed);
+	ASSERT_TRUE(TAILQ_EMPTY(&worker->conns));
+	pump_close(&p);
+}
+
+/* A client that does not read: sealed records wait, then all arrive. */
+TEST(slow_reader)
+{
+	enum { N = 8000 };
+	struct pump	 p;
+	uint8_t		*buf;
+	size_t		 n = 0;
+	uint32_t	 i;
+	int		 round;
+
+	buf = malloc((size_t)N * 64);
+	ASSERT_EQ(pump_open(&p, &xprt_tls, tls, client), 0);
+	ASSERT_TRUE(pomelo(&p));
+	for (i = 2; i < N + 2; i++) {
+		n += request(buf + n, i);
+	}
+	p.paused = true;
+	pump_send(&p, buf, n);
+	for (round = 0; round < 20; round++) {
+		pump_run(&p);
+	}
+	ASSERT_LT(count(&p, PKG_DATA), N);
+	p.paused = false;
+	for (round = 0; round < 200 && count(&p, PKG_DATA) < N + 1; round++) {
+		pump_run(&p);
+	}
+	ASSERT_EQ(count(&p, PKG_DATA), N + 1);
+	ASSERT_TRUE(!p.closed);
+	free(buf);
 	pump_close(&p);
 }
 
@@ -246,6 +360,11 @@ main(void)
 	}
 	client = SSL_CTX_new(TLS_client_method());
 	RUN(tls_raw_tcp);
+	RUN(tls12_stays_on_openssl);
+	RUN(every_suite);
+	RUN(key_update);
+	RUN(client_close_notify);
+	RUN(slow_reader);
 	RUN(detect_tls_websocket);
 	RUN(detect_plain);
 	RUN(pipelined_records);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,8 @@ pump_worker_init(const char *connector, struct tls_ctx **ret_tls)
 	FILE			*f;
 	int			 r;
 
+	/* As in a worker: a write to a closed peer is EPIPE, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	if (mkdtemp(dir) == NULL) {
 		return -1;
 	}
@@ -196,7 +199,7 @@ pump_write(struct pump *p, const uint8_t *data, size_t len)
 	int	 stuck = 0;
 
 	while (len > 0 && stuck < PUMP_ROUNDS) {
-		n = write(p->fd, data, len);
+		n = send(p->fd, data, len, MSG_NOSIGNAL);
 		if (n == -1 && errno == EAGAIN) {
 			event_base_loop(worker->base, EVLOOP_NONBLOCK);
 			stuck++;
@@ -241,6 +244,12 @@ pump_send(struct pump *p, const void *data, size_t len)
 }
 
 void
+pump_send_raw(struct pump *p, const void *data, size_t len)
+{
+	pump_write(p, data, len);
+}
+
+void
 pump_run(struct pump *p)
 {
 	uint8_t	 buf[16384];
@@ -258,7 +267,7 @@ pump_run(struct pump *p)
 			}
 		}
 		event_base_loop(worker->base, EVLOOP_NONBLOCK);
-		while (!p->closed) {
+		while (!p->closed && !p->paused) {
 			n = read(p->fd, buf, sizeof buf);
 			if (n == -1) {
 				break;

@@ -25,6 +25,7 @@ struct pump {
 	int		 fd;		/* the client's end */
 	SSL		*ssl;		/* the TLS client, or NULL: plain */
 	bool		 closed;	/* the server closed its end */
+	bool		 paused;	/* the client reads nothing for now */
 	uint8_t		*in;		/* what the client received (plain) */
 	size_t		 in_len;
 	size_t		 in_cap;
@@ -47,6 +48,8 @@ int	 pump_open(struct pump *p, const struct xprt_ops *xprt, void *arg,
 	     SSL_CTX *client);
 /* Sends <len> bytes: raw on the socket, or inside TLS (after its handshake). */
 void	 pump_send(struct pump *p, const void *data, size_t len);
+/* Sends <len> bytes on the socket as they are, even on a TLS client. */
+void	 pump_send_raw(struct pump *p, const void *data, size_t len);
 /* Moves bytes both ways and runs the worker until nothing moves. */
 void	 pump_run(struct pump *p);
 /* True once the client's TLS handshake is done. */

@@ -25,7 +25,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "common/tls13.h"
 
@@ -47,6 +46,8 @@ static const struct tls13_suite tls13_suites[TLS13_SUITES] = {
 
 static EVP_CIPHER	*tls13_cipher[TLS13_SUITES];
 static EVP_CIPHER_CTX	*tls13_ctx[TLS13_SUITES];
+static EVP_MD		*tls13_md[2];		/* SHA-256, SHA-384 */
+static EVP_MD_CTX	*tls13_mdctx;
 static uint8_t		 tls13_trial[TLS13_MAX_BODY];
 
 static int
@@ -94,15 +95,67 @@ tls13_cctx(const struct tls13 *t)
 	return tls13_ctx[i];
 }
 
+/*
+ * HMAC(<key>, <a> || <b>) with SHA-256 (<hash_len> 32) or SHA-384 (48),
+ * written out (RFC 2104) on a digest fetched once: OpenSSL's one-shot
+ * HMAC() looks the algorithm up by name on every call, which cost 6 % of
+ * a handshake here. <key> is at most one block long.
+ */
+static int
+tls13_hmac(size_t hash_len, const uint8_t *key, size_t key_len,
+    const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+    uint8_t *out)
+{
+	uint8_t		 pad[128], inner[TLS13_MAX_SECRET];
+	size_t		 block = hash_len == 48 ? 128 : 64, i;
+	int		 k = hash_len == 48, r = -EIO;
+
+	if (tls13_md[k] == NULL && (tls13_md[k] = EVP_MD_fetch(NULL,
+	    k ? "SHA384" : "SHA256", NULL)) == NULL) {
+		return -EIO;
+	}
+	if (tls13_mdctx == NULL && (tls13_mdctx = EVP_MD_CTX_new()) == NULL) {
+		return -EIO;
+	}
+	if (key_len > block) {
+		return -EINVAL;
+	}
+	memset(pad, 0x36, block);
+	for (i = 0; i < key_len; i++) {
+		pad[i] ^= key[i];
+	}
+	if (EVP_DigestInit_ex2(tls13_mdctx, tls13_md[k], NULL) != 1 ||
+	    EVP_DigestUpdate(tls13_mdctx, pad, block) != 1 ||
+	    EVP_DigestUpdate(tls13_mdctx, a, alen) != 1 ||
+	    EVP_DigestUpdate(tls13_mdctx, b, blen) != 1 ||
+	    EVP_DigestFinal_ex(tls13_mdctx, inner, NULL) != 1) {
+		goto out;
+	}
+	memset(pad, 0x5c, block);
+	for (i = 0; i < key_len; i++) {
+		pad[i] ^= key[i];
+	}
+	if (EVP_DigestInit_ex2(tls13_mdctx, tls13_md[k], NULL) != 1 ||
+	    EVP_DigestUpdate(tls13_mdctx, pad, block) != 1 ||
+	    EVP_DigestUpdate(tls13_mdctx, inner, hash_len) != 1 ||
+	    EVP_DigestFinal_ex(tls13_mdctx, out, NULL) != 1) {
+		goto out;
+	}
+	r = 0;
+out:
+	OPENSSL_cleanse(pad, sizeof pad);
+	OPENSSL_cleanse(inner, sizeof inner);
+	return r;
+}
+
 int
 tls13_expand_label(size_t hash_len, const uint8_t *secret,
     const char *label, uint8_t *out, size_t out_len)
 {
-	const EVP_MD	*md = hash_len == 48 ? EVP_sha384() : EVP_sha256();
 	uint8_t		 data[TLS13_MAX_SECRET + 2 + 1 + 255 + 1 + 1];
 	uint8_t		 t[TLS13_MAX_SECRET];
 	size_t		 info_len, llen = strlen(label), n, done = 0;
-	unsigned int	 tlen = 0;
+	size_t		 tlen = 0;
 	uint8_t		 i;
 
 	if ((hash_len != 32 && hash_len != 48) || llen > 255 - 6 ||
@@ -125,11 +178,12 @@ tls13_expand_label(size_t hash_len, const uint8_t *secret,
 		data[n++] = 0;
 		info_len = n;
 		data[info_len] = i;
-		if (HMAC(md, secret, (int)hash_len, data, info_len + 1, t,
-		    &tlen) == NULL || tlen != hash_len) {
+		if (tls13_hmac(hash_len, secret, hash_len, data, info_len + 1,
+		    NULL, 0, t) != 0) {
 			OPENSSL_cleanse(t, sizeof t);
 			return -EIO;
 		}
+		tlen = hash_len;
 		n = out_len - done < tlen ? out_len - done : tlen;
 		memcpy(out + done, t, n);
 		done += n;
@@ -173,6 +227,13 @@ tls13_init(struct tls13 *t, uint16_t suite, const uint8_t *rd_secret,
 		return -EIO;
 	}
 	return 0;
+}
+
+int
+tls13_rekey(const struct tls13 *t, struct tls13_dir *d, const uint8_t *secret)
+{
+	memcpy(d->secret, secret, t->hash_len);
+	return tls13_keys(t, d);
 }
 
 void

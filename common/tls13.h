@@ -64,6 +64,10 @@ bool	 tls13_suite_supported(uint16_t suite);
 int	 tls13_init(struct tls13 *t, uint16_t suite, const uint8_t *rd_secret,
 	     const uint8_t *wr_secret, size_t len);
 
+/* Makes <secret> the traffic secret of <d> (a direction of <t>). */
+int	 tls13_rekey(const struct tls13 *t, struct tls13_dir *d,
+	     const uint8_t *secret);
+
 /* Wipes the keys and secrets of <t>. */
 void	 tls13_finish(struct tls13 *t);
 

@@ -272,9 +272,8 @@ void		 conn_log(const struct conn *c, int level, const char *fmt, ...)
 #define XPRT_TLS_DONE	0x1	/* the handshake is done and counted */
 #define XPRT_TLS_FAILED	0x2	/* a failure is counted and logged */
 void		 xprt_tls_failed(struct conn *c, const char *reason);
-int		 xprt_tls13_adopt(struct conn *c, uint16_t suite,
-		     const uint8_t *rd_secret, const uint8_t *wr_secret,
-		     size_t len, uint64_t wr_seq);
+struct tls13;
+void		 xprt_tls13_adopt(struct conn *c, const struct tls13 *t);
 
 /* switcher.c */
 void		 switcher_feed(struct conn *c, const uint8_t *data, size_t len);

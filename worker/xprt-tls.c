@@ -78,6 +78,8 @@ struct xprt_tls {
 	uint8_t		 rd_secret[TLS13_MAX_SECRET];	/* the client's */
 	uint8_t		 wr_secret[TLS13_MAX_SECRET];	/* ours */
 	uint64_t	 wr_app;	/* our application records so far */
+	bool		 keys;		/* <t> holds our write keys */
+	struct tls13	 t;		/* for the trial, then the lean layer */
 	/* The record stream OpenSSL writes, cut into records. */
 	uint8_t		 hdr[TLS13_HEADER_LEN];
 	uint8_t		 hdr_len;
@@ -134,7 +136,6 @@ static void
 xprt_tls_track(struct xprt_tls *x, const uint8_t *p, size_t len)
 {
 	const SSL_CIPHER	*cipher;
-	struct tls13		 t;
 	size_t			 n;
 	bool			 app;
 	int			 st;
@@ -171,14 +172,16 @@ xprt_tls_track(struct xprt_tls *x, const uint8_t *p, size_t len)
 			continue;
 		}
 		/* A whole record: does it open as our next one? */
-		cipher = SSL_get_current_cipher(x->ssl);
-		app = cipher != NULL && tls13_init(&t,
-		    SSL_CIPHER_get_protocol_id(cipher), x->wr_secret,
-		    x->wr_secret, x->secret_len) == 0;
-		if (app) {
-			t.wr.seq = x->wr_app;
-			app = tls13_check(&t, &t.wr, x->rec, x->rec_len);
-			tls13_finish(&t);
+		if (!x->keys) {
+			cipher = SSL_get_current_cipher(x->ssl);
+			x->keys = cipher != NULL && tls13_init(&x->t,
+			    SSL_CIPHER_get_protocol_id(cipher), x->wr_secret,
+			    x->wr_secret, x->secret_len) == 0;
+		}
+		app = false;
+		if (x->keys) {
+			x->t.wr.seq = x->wr_app;
+			app = tls13_check(&x->t, &x->t.wr, x->rec, x->rec_len);
 		}
 		st = SSL_get_state(x->ssl);
 		if (app) {
@@ -254,6 +257,21 @@ xprt_tls_bio_create(BIO *b)
 	return 1;
 }
 
+static int
+xprt_tls_hex(char ch)
+{
+	if (ch >= '0' && ch <= '9') {
+		return ch - '0';
+	}
+	if (ch >= 'a' && ch <= 'f') {
+		return ch - 'a' + 10;
+	}
+	if (ch >= 'A' && ch <= 'F') {
+		return ch - 'A' + 10;
+	}
+	return -1;
+}
+
 /* The key-log callback: keeps the application traffic secrets. */
 static void
 xprt_tls_keylog(const SSL *ssl, const char *line)
@@ -265,8 +283,7 @@ xprt_tls_keylog(const SSL *ssl, const char *line)
 	const char		*p;
 	uint8_t			*dst;
 	size_t			 n = 0;
-	long			 v;
-	char			 hex[3] = { 0, 0, 0 };
+	int			 hi, lo;
 
 	if (c == NULL || c->xprt != &xprt_tls) {
 		return;
@@ -286,10 +303,11 @@ xprt_tls_keylog(const SSL *ssl, const char *line)
 	}
 	for (p++; p[0] != '\0' && p[1] != '\0' && n < TLS13_MAX_SECRET;
 	    p += 2) {
-		hex[0] = p[0];
-		hex[1] = p[1];
-		v = strtol(hex, NULL, 16);
-		dst[n++] = (uint8_t)v;
+		if ((hi = xprt_tls_hex(p[0])) < 0 ||
+		    (lo = xprt_tls_hex(p[1])) < 0) {
+			break;
+		}
+		dst[n++] = (uint8_t)(hi << 4 | lo);
 	}
 	if (*p != '\0' || (x->secret_len != 0 && x->secret_len != n)) {
 		xprt_tls_stay(x);
@@ -370,11 +388,19 @@ xprt_tls_hand_over(struct conn *c)
 	if (x->hdr_len != 0 || x->left != 0 || SSL_want_write(x->ssl)) {
 		return false;
 	}
-	if (xprt_tls13_adopt(c, suite, x->rd_secret, x->wr_secret,
-	    x->secret_len, x->wr_app) != 0) {
+	if (!x->keys && tls13_init(&x->t, suite, x->rd_secret, x->wr_secret,
+	    x->secret_len) != 0) {
 		xprt_tls_stay(x);
 		return false;
 	}
+	if (x->t.suite != suite ||
+	    tls13_rekey(&x->t, &x->t.rd, x->rd_secret) != 0) {
+		xprt_tls_stay(x);
+		return false;
+	}
+	x->t.rd.seq = 0;
+	x->t.wr.seq = x->wr_app;
+	xprt_tls13_adopt(c, &x->t);
 	if (log_level >= LOG_LEVEL_DEBUG) {
 		conn_log(c, LOG_LEVEL_DEBUG, "TLS 1.3 handed over from OpenSSL "
 		    "(suite 0x%04x, %ju records written)", suite,

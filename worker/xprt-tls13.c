@@ -61,22 +61,16 @@ static uint8_t	 xprt_tls13_rbuf[XPRT_TLS13_READ_MAX + TLS13_MAX_RECORD];
 static uint8_t	 xprt_tls13_wbuf[(XPRT_TLS13_SEAL_RECORDS + 1) *
 		    TLS13_MAX_RECORD];
 
-int
-xprt_tls13_adopt(struct conn *c, uint16_t suite, const uint8_t *rd_secret,
-    const uint8_t *wr_secret, size_t len, uint64_t wr_seq)
+/* Takes <c> over with the keys and sequence numbers of <t> (copied). */
+void
+xprt_tls13_adopt(struct conn *c, const struct tls13 *t)
 {
 	struct xprt_tls13	*x;
-	int			 r;
 
 	x = xcalloc(1, sizeof *x);
-	if ((r = tls13_init(&x->t, suite, rd_secret, wr_secret, len)) != 0) {
-		free(x);
-		return r;
-	}
-	x->t.wr.seq = wr_seq;
+	x->t = *t;
 	c->xprt = &xprt_tls13;
 	c->xprt_ctx = x;
-	return 0;
 }
 
 /* The length of the whole record starting at <p> (<len> bytes), or 0. */

@@ -190,6 +190,8 @@ xprt_tls13_open_all(struct conn *c, struct xprt_tls13 *x, uint8_t *buf,
 	return (ssize_t)got;
 }
 
+static bool	 xprt_tls13_pending(const struct conn *);
+
 static ssize_t
 xprt_tls13_read(struct conn *c, void *buf, size_t len)
 {
@@ -205,15 +207,25 @@ xprt_tls13_read(struct conn *c, void *buf, size_t len)
 	if (have > 0) {
 		memcpy(s, x->in, have);
 	}
-	room = len < XPRT_TLS13_READ_MAX ? len : XPRT_TLS13_READ_MAX;
-	do {
-		n = read(c->fd, s + have, room);
-	} while (n == -1 && errno == EINTR);
-	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		return -errno;
+	/*
+	 * What is kept may be more than a record (whole records that did
+	 * not fit the caller's buffer last time); then it is opened first.
+	 */
+	room = sizeof xprt_tls13_rbuf - have;
+	if (room > len) {
+		room = len;
 	}
-	if (n == 0) {
-		eof = true;
+	n = -1;
+	if (room > 0 && !xprt_tls13_pending(c)) {
+		do {
+			n = read(c->fd, s + have, room);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			return -errno;
+		}
+		if (n == 0) {
+			eof = true;
+		}
 	}
 	if (n > 0) {
 		have += (size_t)n;

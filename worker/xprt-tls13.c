@@ -149,12 +149,14 @@ xprt_tls13_open_all(struct conn *c, struct xprt_tls13 *x, uint8_t *buf,
 			xprt_tls_failed(c, "not a protected record");
 			return -EPROTO;
 		}
-		if (rlen > TLS13_MAX_RECORD) {
-			xprt_tls_failed(c, "record too long");
+		/* At least a content type and a tag; at most 2^14 + 256. */
+		if (rlen < TLS13_HEADER_LEN + 1 + TLS13_TAG_LEN ||
+		    rlen > TLS13_MAX_RECORD) {
+			xprt_tls_failed(c, "bad record length");
 			return -EPROTO;
 		}
-		if (*len - off < rlen ||
-		    room - got < rlen - TLS13_HEADER_LEN - TLS13_TAG_LEN) {
+		if (*len - off < rlen || room - got <
+		    rlen - TLS13_HEADER_LEN - 1 - TLS13_TAG_LEN) {
 			break;
 		}
 		if (tls13_open(&x->t, buf + off, rlen, &type, &content,
@@ -248,6 +250,11 @@ xprt_tls13_read(struct conn *c, void *buf, size_t len)
 	}
 	if (x->eof || eof) {
 		return 0;
+	}
+	if (xprt_tls13_pending(c)) {
+		/* A whole record kept and not opened: never wait on it. */
+		xprt_tls_failed(c, "record not opened");
+		return -EPROTO;
 	}
 	return -EAGAIN;
 }

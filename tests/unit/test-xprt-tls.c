@@ -335,6 +335,49 @@ TEST(kick_ends_with_close_notify)
 	pump_close(&p);
 }
 
+/* After the hand-over: records the lean layer must refuse, at once. */
+TEST(bad_records_after_hand_over)
+{
+	static const uint8_t	 bad[][8] = {
+		{ 0x17, 0x03, 0x03, 0x00, 0x00 },	/* no body at all */
+		{ 0x17, 0x03, 0x03, 0x00, 0x10 },	/* shorter than a tag */
+		{ 0x17, 0x03, 0x03, 0x48, 0x01 },	/* longer than 2^14+256 */
+		{ 0x16, 0x03, 0x03, 0x00, 0x20 },	/* not protected */
+	};
+	struct pump		 p;
+	uint8_t			 junk[64];
+	uint64_t		 before;
+	size_t			 i;
+
+	memset(junk, 0xab, sizeof junk);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ASSERT_EQ(pump_open(&p, &xprt_tls, tls, client), 0);
+		ASSERT_TRUE(pomelo(&p));
+		ASSERT_TRUE(the_conn()->xprt == &xprt_tls13);
+		before = worker->stats.tls_errors;
+		pump_send_raw(&p, bad[i], 5);
+		pump_send_raw(&p, junk, sizeof junk);
+		pump_run(&p);
+		ASSERT_TRUE(p.closed);
+		ASSERT_EQ(worker->stats.tls_errors, before + 1);
+		pump_close(&p);
+	}
+	/* A record that does not authenticate. */
+	ASSERT_EQ(pump_open(&p, &xprt_tls, tls, client), 0);
+	ASSERT_TRUE(pomelo(&p));
+	before = worker->stats.tls_errors;
+	junk[0] = 0x17;
+	junk[1] = 0x03;
+	junk[2] = 0x03;
+	junk[3] = 0x00;
+	junk[4] = sizeof junk - 5;
+	pump_send_raw(&p, junk, sizeof junk);
+	pump_run(&p);
+	ASSERT_TRUE(p.closed);
+	ASSERT_EQ(worker->stats.tls_errors, before + 1);
+	pump_close(&p);
+}
+
 TEST(garbage_is_a_tls_error)
 {
 	static const uint8_t	 garbage[] = { 0x16, 0x03, 0x01, 0x00, 0x04,
@@ -370,6 +413,7 @@ main(void)
 	RUN(pipelined_records);
 	RUN(small_records);
 	RUN(kick_ends_with_close_notify);
+	RUN(bad_records_after_hand_over);
 	RUN(garbage_is_a_tls_error);
 	SSL_CTX_free(client);
 	pump_worker_finish(tls);

@@ -35,7 +35,12 @@ enum ipc_type {
 	IPC_DRAIN = 0x102,	/* struct ipc_drain */
 	IPC_STOP = 0x103,	/* kick reason: kick everyone now, exit */
 	IPC_REOPEN_LOGS = 0x104, /* the reopened log file's fd */
-	/* TLS: the master rotated the ticket keys (worker.c takes it). */
+	/*
+	 * TLS (issue 11), added the simple way for the control-channel
+	 * restructure to take into its master-to-worker table: the master
+	 * rotated the ticket keys (sent by master/tickets.c, taken by
+	 * worker.c's worker_chan_msg()).
+	 */
 	IPC_TLS_TICKET_KEYS = 0x105, /* struct tls_ticket_keys (tls.h) */
 	IPC_KICK = 0x110,	/* struct ipc_kick + uid bytes; tagged */
 	IPC_SESSIONS = 0x111,	/* tagged; answered with IPC_REPLY* */

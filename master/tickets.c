@@ -44,6 +44,7 @@ tickets_rotate_cb(evutil_socket_t fd, short what, void *arg)
 {
 	tls_ticket_keys_rotate(&tickets_ring);
 	tls_ticket_keys_use(&tickets_ring, sizeof tickets_ring);
+	/* TLS (issue 11): the one sender of IPC_TLS_TICKET_KEYS. */
 	spawn_broadcast(IPC_TLS_TICKET_KEYS, &tickets_ring,
 	    sizeof tickets_ring);
 	log_info("TLS session-ticket keys rotated (next in %ju s)",

@@ -437,7 +437,7 @@ worker_chan_msg(struct ipc_chan *chan, const struct ipc_hdr *hdr,
 			    strerror(-r));
 		}
 		break;
-	case IPC_TLS_TICKET_KEYS:	/* TLS: a rotation (tls.h) */
+	case IPC_TLS_TICKET_KEYS:	/* TLS (issue 11): a key rotation */
 		if (tls_ticket_keys_use(payload, hdr->len) != 0) {
 			log_warn("bad TLS ticket keys from the master");
 		}

@@ -25,6 +25,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/protobuf.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 
 enum conf_type {
@@ -67,6 +68,10 @@ static const char *const conf_flavour_names[] = {
 
 static const char *const conf_accept_names[] = {
 	"reuseport", "shared", NULL,
+};
+
+static const char *const conf_tls_names[] = {
+	"off", "on", "optional", NULL,
 };
 
 static const char *const conf_level_names[] = {
@@ -214,6 +219,17 @@ static const struct conf_directive conf_directives[] = {
 	  .doc = "Normally _host_:_port_, e.g. 127.0.0.1:9464; see "
 	  "*shaddockd*(8). When it cannot be bound at start, *shaddockd* "
 	  "exits 1; a reload closes and opens it again." },
+	{ .section = SEC_SERVER, .name = "tls_ticket_rotation",
+	  .type = CONF_DURATION, .offset = C(tls_ticket_rotation),
+	  .min = 1000, .max = 7 * DAY, .def = "1h",
+	  .help = "How often the master makes a new TLS session-ticket key "
+	  "and sends it to every worker.",
+	  .doc = "New tickets are encrypted with the newest key; tickets "
+	  "under it or the one before are accepted, so a returning client "
+	  "resumes its TLS session (no certificate check, no key exchange) "
+	  "on any worker and across reloads. Tickets are advertised, and "
+	  "honoured, for this long. The keys are kept in memory only: a "
+	  "restart starts a new ring and clients do one full handshake." },
 
 	{ .section = SEC_LISTENER, .name = "address", .type = CONF_ADDRESS,
 	  .offset = L(address), .def = NULL,
@@ -231,6 +247,56 @@ static const struct conf_directive conf_directives[] = {
 	  .help = "The length of the accept queue of each listening socket "
 	  "(the kernel caps it at net.core.somaxconn).",
 	  .doc = "A reload applies it to the sockets it keeps." },
+	{ .section = SEC_LISTENER, .name = "tls", .type = CONF_ENUM,
+	  .offset = L(tls), .def = "off", .choices = conf_tls_names,
+	  .help = "TLS on this listener.",
+	  .doc = "\n*off*: plain raw TCP and ws:// only.\n\n"
+	  "*on*: every connection starts with a TLS handshake, and inside "
+	  "TLS the same switcher picks raw Pomelo TCP or WebSocket, so TLS "
+	  "raw-TCP clients and wss:// share the port.\n\n"
+	  "*optional*: the first byte decides: 0x16 (a TLS ClientHello) "
+	  "starts TLS, anything else is served plain, so plain TCP, ws://, "
+	  "TLS TCP and wss:// all share the port.\n\n"
+	  "*handshake_timeout* covers the TLS handshake. *on* and "
+	  "*optional* need *tls_certificate*." },
+	{ .section = SEC_LISTENER, .name = "tls_certificate",
+	  .type = CONF_STRING, .offset = L(tls_certificate), .def = "",
+	  .value = "a path to a PEM file; empty for none",
+	  .help = "The server certificate followed by its intermediate "
+	  "certificates (the full chain).",
+	  .doc = "The master reads it at start and at each reload, before "
+	  "workers drop privileges, so it may be readable by root only. A "
+	  "missing, unreadable or expired certificate fails the start, the "
+	  "reload and *shaddockd -t*; one that expires within 14 days is "
+	  "warned about. A reload gives new connections the new certificate "
+	  "while existing sessions keep theirs; a reload that fails keeps "
+	  "the old one serving." },
+	{ .section = SEC_LISTENER, .name = "tls_key", .type = CONF_STRING,
+	  .offset = L(tls_key), .def = "",
+	  .value = "a path to a PEM file; empty: in *tls_certificate*",
+	  .help = "The unencrypted private key of tls_certificate, read by "
+	  "the master like it.",
+	  .doc = "Empty: the key is in the *tls_certificate* file. A key "
+	  "that does not match the certificate is an error, and so is an "
+	  "encrypted key." },
+	{ .section = SEC_LISTENER, .name = "tls_protocols",
+	  .type = CONF_STRING, .offset = L(tls_protocols),
+	  .def = "TLSv1.2 TLSv1.3",
+	  .value = "*TLSv1.2*, *TLSv1.3* or both, separated by a space",
+	  .help = "The TLS versions offered.",
+	  .doc = "Older versions are always refused (the handshake fails and "
+	  "is counted in *tls_errors*). An idle TLS 1.3 session costs about "
+	  "a tenth of a TLS 1.2 one: after the handshake it moves from "
+	  "OpenSSL to shaddock's own TLS 1.3 record layer." },
+	{ .section = SEC_LISTENER, .name = "tls_ciphers", .type = CONF_STRING,
+	  .offset = L(tls_ciphers), .def = "",
+	  .value = "an OpenSSL cipher list (see *ciphers*(1ssl)); empty for "
+	  "OpenSSL's default",
+	  .help = "The cipher list for TLS 1.2, e.g. "
+	  "ECDHE+AESGCM:ECDHE+CHACHA20.",
+	  .doc = "The server's order wins, with ChaCha20 first for clients "
+	  "that prefer it. TLS 1.3 uses OpenSSL's default suites. A list "
+	  "that matches no cipher is an error." },
 
 	{ .section = SEC_CONNECTOR, .name = "heartbeat", .type = CONF_DURATION,
 	  .offset = C(heartbeat), .min = 0, .max = DAY, .def = "3s",
@@ -1055,6 +1121,26 @@ conf_finish_cluster(struct conf_parse *p)
 	}
 }
 
+/* The TLS keys of listener <i> that only make sense together. */
+static void
+conf_finish_tls(struct conf_parse *p, size_t i)
+{
+	struct listener_conf	*l = &p->conf->listeners[i];
+	char			 err[128];
+	int			 min, max;
+
+	if (tls_protocols_parse(l->tls_protocols, &min, &max, err,
+	    sizeof err) != 0) {
+		conf_error(p, conf_line(p->conf, i, "tls_protocols"),
+		    "tls_protocols: \"%s\" %s", l->tls_protocols, err);
+	}
+	if (l->tls != CONF_TLS_OFF && *l->tls_certificate == '\0') {
+		conf_error(p, conf_line(p->conf, i, "tls"), "[listener %s] "
+		    "tls = %s needs tls_certificate", l->name,
+		    conf_tls_names[l->tls]);
+	}
+}
+
 /* Checks what no single key shows and derives the rest. */
 static void
 conf_finish(struct conf_parse *p)
@@ -1119,6 +1205,7 @@ conf_finish(struct conf_parse *p)
 			    l->name);
 			continue;
 		}
+		conf_finish_tls(p, i);
 		if (addr_parse(l->address, &l->addr, err, sizeof err) != 0) {
 			continue;	/* reported where it was set */
 		}
@@ -1167,8 +1254,9 @@ conf_parse(struct conf_parse *p, struct conf **ret, char **ret_errors)
 		conf_defaults(p, SEC_ROUTE, &c->routes[i],
 		    p->rset_line + i * N_DIRECTIVES);
 	}
+	/* Kept for conf_line(): checks after loading report lines too. */
+	c->lines = p->lset_line;
 	conf_finish(p);
-	free(p->lset_line);
 	free(p->rset_line);
 	if (p->n_errors > 0) {
 		conf_free(c);
@@ -1245,8 +1333,10 @@ conf_free(struct conf *c)
 	}
 	for (j = 0; j < c->n_listeners; j++) {
 		free(c->listeners[j].name);
+		tls_ctx_destroy(c->listeners[j].tls_ctx);
 	}
 	free(c->listeners);
+	free(c->lines);
 	for (j = 0; j < c->n_routes; j++) {
 		free(c->routes[j].server_type);
 	}
@@ -1514,6 +1604,33 @@ conf_dump_directives(FILE *f, const char *section)
 		conf_doc_value(d, f);
 	}
 	return 0;
+}
+
+int
+conf_line(const struct conf *c, size_t l, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < N_DIRECTIVES; i++) {
+		if (conf_directives[i].section == SEC_LISTENER &&
+		    strcmp(conf_directives[i].name, name) == 0) {
+			break;
+		}
+	}
+	if (i < N_DIRECTIVES && c->lines != NULL &&
+	    c->lines[l * N_DIRECTIVES + i] != 0) {
+		return c->lines[l * N_DIRECTIVES + i];
+	}
+	return c->listeners[l].line;
+}
+
+const char *
+conf_tls_name(int mode)
+{
+	if (mode < 0 || mode >= (int)nitems(conf_tls_names) - 1) {
+		return "unknown";
+	}
+	return conf_tls_names[mode];
 }
 
 const char *

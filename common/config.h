@@ -56,12 +56,27 @@ struct route_conf {
 
 struct pb_protos;
 
+enum conf_tls {
+	CONF_TLS_OFF = 0,
+	CONF_TLS_ON,		/* every connection starts a TLS handshake */
+	CONF_TLS_OPTIONAL,	/* a first byte of 0x16 does; others are plain */
+};
+
+struct tls_ctx;
+
 struct listener_conf {
 	char		*name;
 	char		*address;	/* as written */
 	struct addr	 addr;
 	uint64_t	 backlog;
 	int		 line;		/* of the section's first key */
+	int		 tls;		/* enum conf_tls */
+	char		*tls_certificate;
+	char		*tls_key;
+	char		*tls_protocols;
+	char		*tls_ciphers;
+	/* Built by the master (master_check_files()), inherited by workers. */
+	struct tls_ctx	*tls_ctx;
 };
 
 struct conf {
@@ -82,6 +97,7 @@ struct conf {
 	uint64_t		 worker_heartbeat_timeout; /* ms */
 	uint64_t		 max_draining_generations;
 	char			*metrics_listen;
+	uint64_t		 tls_ticket_rotation;	/* ms */
 
 	/* [connector] */
 	uint64_t		 heartbeat;		/* ms, 0 = off */
@@ -131,6 +147,7 @@ struct conf {
 	struct pb_protos	*pb_server;	/* NULL: no serverProtos */
 	struct pb_protos	*pb_client;
 	char			 pb_version[32]; /* of both, as Pomelo's */
+	int			*lines;		/* see conf_line() */
 };
 
 /*
@@ -170,6 +187,15 @@ const char *conf_section_name(size_t i);
  */
 const char *conf_directive_name(size_t i, const char **ret_section,
     const char **ret_default);
+
+/*
+ * The line of <c>'s file where <name> is set in [listener] <l> (an index
+ * in c->listeners), or the line of the section when it is not set there.
+ */
+int	 conf_line(const struct conf *c, size_t l, const char *name);
+
+/* "off", "on" or "optional". */
+const char *conf_tls_name(int mode);
 
 /* The runtime directory "auto" resolves to for this process. */
 char	*conf_default_runtime_dir(void);

@@ -85,6 +85,12 @@
 	X(protobuf_errors, COUNTER, NONE, "protobuf_errors_total",	\
 	    "Bodies that did not fit their protobuf schema: client "	\
 	    "messages dropped, answers and pushes not sent as such.")	\
+	X(tls_handshakes, COUNTER, NONE, "tls_handshakes_total",	\
+	    "TLS handshakes completed, full or resumed.")		\
+	X(tls_resumptions, COUNTER, NONE, "tls_resumptions_total",	\
+	    "TLS handshakes resumed from a session ticket.")		\
+	X(tls_errors, COUNTER, NONE, "tls_errors_total",		\
+	    "TLS handshakes or connections that failed in TLS.")	\
 	X(cluster_forwarded, COUNTER, NONE, "cluster_forwarded_total",	\
 	    "Client requests and notifies forwarded to backend servers.") \
 	X(cluster_forward_errors, COUNTER, NONE,			\

@@ -385,11 +385,13 @@ ipc_session_add(struct ipc_buf *b, const struct ipc_session_view *s)
 	    s->transport_len);
 	r.state_len = (uint8_t)(s->state_len > 255 ? 255 : s->state_len);
 	r.peer_len = (uint8_t)(s->peer_len > 255 ? 255 : s->peer_len);
+	r.xprt_len = (uint8_t)(s->xprt_len > 255 ? 255 : s->xprt_len);
 	ipc_buf_add(b, &r, sizeof r);
 	ipc_buf_add(b, s->uid, r.uid_len);
 	ipc_buf_add(b, s->transport, r.transport_len);
 	ipc_buf_add(b, s->state, r.state_len);
 	ipc_buf_add(b, s->peer, r.peer_len);
+	ipc_buf_add(b, s->xprt, r.xprt_len);
 }
 
 int
@@ -412,7 +414,7 @@ ipc_session_next(const void *payload, size_t len, size_t *off,
 	}
 	memcpy(&r, (const char *)payload + *off, sizeof r);
 	if (left - sizeof r < (size_t)r.uid_len + r.transport_len +
-	    r.state_len + r.peer_len || (!r.has_uid && r.uid_len != 0)) {
+	    r.state_len + r.peer_len + r.xprt_len || (!r.has_uid && r.uid_len != 0)) {
 		return -EBADMSG;
 	}
 	q = (const char *)payload + *off + sizeof r;
@@ -429,7 +431,9 @@ ipc_session_next(const void *payload, size_t len, size_t *off,
 	ret->state_len = r.state_len;
 	ret->peer = q += r.state_len;
 	ret->peer_len = r.peer_len;
+	ret->xprt = q += r.peer_len;
+	ret->xprt_len = r.xprt_len;
 	*off += sizeof r + r.uid_len + r.transport_len + r.state_len +
-	    r.peer_len;
+	    r.peer_len + r.xprt_len;
 	return 1;
 }

@@ -43,7 +43,7 @@
 
 #include "common/counters.h"
 
-#define IPC_VERSION		5
+#define IPC_VERSION		6
 #define IPC_MAX_PAYLOAD		(60 * 1024)	/* in the packet itself */
 #define IPC_MAX_MESSAGE		(32 * 1024 * 1024)	/* through a memfd */
 #define IPC_MAX_ANSWER		(256 * 1024 * 1024)	/* one peer's parts */
@@ -64,6 +64,7 @@ enum ipc_type {
 	IPC_DRAIN = 0x102,	/* struct ipc_drain */
 	IPC_STOP = 0x103,	/* struct ipc_stop: kick everyone, exit */
 	IPC_REOPEN_LOGS = 0x104, /* the reopened log file's fd */
+	IPC_TLS_TICKET_KEYS = 0x105, /* struct tls_ticket_keys (tls.h) */
 	IPC_KICK = 0x110,	/* struct ipc_kick; answer struct ipc_count */
 	IPC_SESSIONS = 0x111,	/* answer: struct ipc_session records */
 	IPC_BROADCAST = 0x112,	/* struct ipc_broadcast; answer ipc_count */
@@ -193,8 +194,9 @@ struct ipc_session {
 	uint8_t		 transport_len;
 	uint8_t		 state_len;
 	uint8_t		 peer_len;
-	uint32_t	 pad;
-	/* uid, transport, state, peer */
+	uint8_t		 xprt_len;
+	uint8_t		 pad[3];
+	/* uid, transport, state, peer, xprt */
 };
 
 /* ipc-msg.c: the payloads, decoded into views of the payload (no copies). */
@@ -312,6 +314,8 @@ struct ipc_session_view {
 	size_t		 state_len;
 	const char	*peer;
 	size_t		 peer_len;
+	const char	*xprt;		/* the byte layer: plain, tls */
+	size_t		 xprt_len;
 };
 
 /* Appends the record of <s> to <b>. */

@@ -25,6 +25,7 @@
 
 #include "common/log.h"
 #include "common/sdnotify.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 #include "master/master.h"
 
@@ -232,16 +233,20 @@ listen_adopt_systemd(void)
 static void
 listen_show(struct admin_call *call)
 {
-	struct listener	*l;
-	json_t		*list = json_array();
-	size_t		 i;
+	const struct listener_conf	*lc;
+	struct listener			*l;
+	json_t				*list = json_array(), *o;
+	size_t				 i;
 
 	for (i = 0; i < master->n_listeners; i++) {
 		l = &master->listeners[i];
-		json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:b, "
-		    "s:b}", "name", l->name, "address", l->address, "sockets",
-		    (json_int_t)l->n_fds, "shared", l->shared, "systemd",
-		    l->adopted));
+		o = json_pack("{s:s, s:s, s:I, s:b, s:b}", "name", l->name,
+		    "address", l->address, "sockets", (json_int_t)l->n_fds,
+		    "shared", l->shared, "systemd", l->adopted);
+		/* The listeners are in the order of the conf's. */
+		lc = &master->conf->listeners[i];
+		tls_ctx_show(lc->tls_ctx, conf_tls_name(lc->tls), o);
+		json_array_append_new(list, o);
 	}
 	admin_answer(call, json_pack("{s:o}", "listeners", list));
 }

@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/protobuf.h"
 #include "common/sdnotify.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 #include "master/master.h"
 
@@ -62,9 +63,65 @@ master_load_protos(const struct conf *conf, const char *key,
 	return 0;
 }
 
+#define MASTER_TLS_WARN_DAYS	14
+
+/*
+ * Builds the TLS context of each TLS listener of <conf> (kept in the
+ * listener's tls_ctx): the certificates and keys are read here, by the
+ * master, at start and at each reload. Returns 0, or -EINVAL with every
+ * error ("FILE:LINE: directive: reason") in <ret_errors>.
+ */
+static int
+master_load_tls(struct conf *conf, char **ret_errors)
+{
+	struct listener_conf	*l;
+	struct tls_ctx_conf	 o;
+	const char		*field;
+	char			 err[512], date[32], *line, *all = NULL;
+	int64_t			 left;
+	size_t			 i, len = 0;
+
+	for (i = 0; i < conf->n_listeners; i++) {
+		l = &conf->listeners[i];
+		if (l->tls == CONF_TLS_OFF) {
+			continue;
+		}
+		memset(&o, 0, sizeof o);
+		o.certificate = l->tls_certificate;
+		o.key = l->tls_key;
+		o.protocols = l->tls_protocols;
+		o.ciphers = l->tls_ciphers;
+		o.ticket_lifetime_s = conf->tls_ticket_rotation / 1000;
+		if (tls_ctx_create(&o, &l->tls_ctx, &field, err,
+		    sizeof err) != 0) {
+			xasprintf(&line, "%s:%d: %s: %s\n", conf->path,
+			    conf_line(conf, i, field), field, err);
+			all = xrealloc(all, len + strlen(line) + 1);
+			memcpy(all + len, line, strlen(line) + 1);
+			len += strlen(line);
+			free(line);
+			continue;
+		}
+		left = (l->tls_ctx->not_after - (int64_t)time(NULL)) / 86400;
+		if (left < MASTER_TLS_WARN_DAYS) {
+			log_warn("%s:%d: tls_certificate: %s expires on %s, in "
+			    "%jd day%s", conf->path,
+			    conf_line(conf, i, "tls_certificate"),
+			    l->tls_certificate, tls_time_format(
+			    l->tls_ctx->not_after, date, sizeof date),
+			    (intmax_t)left, left == 1 ? "" : "s");
+		}
+	}
+	if (all != NULL) {
+		*ret_errors = all;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Checks what the workers will load (users, groups, the dictionary), and
- * loads the protobuf schemas into <conf>, where the workers find them
+ * loads the TLS certificates and the protobuf schemas into <conf>, where the workers find them
  * once forked, so -t and a reload catch every error. Returns 0, or
  * -EINVAL with the errors in <ret_errors> (the caller's to free).
  */
@@ -75,6 +132,9 @@ master_check_files(struct conf *conf, char **ret_errors)
 	char		 err[512];
 
 	*ret_errors = NULL;
+	if (master_load_tls(conf, ret_errors) != 0) {
+		return -EINVAL;
+	}
 	if (*conf->user != '\0' && getpwnam(conf->user) == NULL) {
 		xasprintf(ret_errors, "%s: user: no user named \"%s\"\n",
 		    conf->path, conf->user);
@@ -295,6 +355,7 @@ master_run(void)
 	}
 
 	master->generation = 1;
+	tickets_start();
 	slot_resize(master->conf->workers);
 	for (i = 0; i < master->n_slots; i++) {
 		child_spawn((int)i);
@@ -305,6 +366,7 @@ master_run(void)
 		event_free(master->sig_ev[i]);
 	}
 	event_free(master->tick);
+	tickets_stop();
 	if (master->watchdog != NULL) {
 		event_free(master->watchdog);
 	}

@@ -256,6 +256,11 @@ int		 hub_msg_kick_all(struct ipc_chan *chan, struct ipc_msg *m,
 void		 hub_child_gone(uint32_t serial);
 void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
 
+/* tickets.c */
+void		 tickets_start(void);
+void		 tickets_reload(void);
+void		 tickets_stop(void);
+
 /* metrics.c */
 int		 metrics_open(void);
 void		 metrics_close(void);

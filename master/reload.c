@@ -164,6 +164,7 @@ reload_start(void)
 		metrics_open();
 	}
 	conf_free(old);
+	tickets_reload();
 
 	master->reloads++;
 	master->generation++;

@@ -59,13 +59,14 @@ sessions_listed(const struct ipc_answer *answers, size_t n, void *arg)
 		    &off, &v)) == 1) {
 			snprintf(id, sizeof id, "%ju", (uintmax_t)v.id);
 			json_array_append_new(list, json_pack("{s:s, s:o, s:i, "
-			    "s:o, s:o, s:o, s:f, s:I, s:I}",
+			    "s:o, s:o, s:o, s:o, s:f, s:I, s:I}",
 			    "id", id,
 			    "uid", v.uid != NULL ? admin_json_string(v.uid,
 			    v.uid_len) : json_null(),
 			    "worker", v.worker,
 			    "transport", admin_json_string(v.transport,
 			    v.transport_len),
+			    "xprt", admin_json_string(v.xprt, v.xprt_len),
 			    "peer", admin_json_string(v.peer, v.peer_len),
 			    "state", admin_json_string(v.state, v.state_len),
 			    "age", (double)v.age_ms / 1000.0,

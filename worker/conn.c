@@ -38,6 +38,7 @@
 #define CONN_LINGER_MS		2000	/* after our FIN, before close */
 #define CONN_READS_PER_WAKE	8
 
+static void	conn_arm_write(struct conn *);
 static void	conn_out_drop(struct conn *);
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
@@ -80,22 +81,35 @@ conn_timer_in(struct conn *c, uint64_t ms)
 	evtimer_add(&c->ev_timer, &tv);
 }
 
+/*
+ * Takes over the accepted socket <fd>, whose bytes cross <xprt> (set up
+ * with <xprt_arg>). Returns the connection, or NULL when the byte layer
+ * could not be set up (the socket is closed).
+ */
 struct conn *
-conn_create(int fd, const struct sockaddr *sa, socklen_t len)
+conn_create(int fd, const struct sockaddr *sa, socklen_t len,
+    const struct xprt_ops *xprt, void *xprt_arg)
 {
 	const struct conf	*conf = worker->conf;
 	struct conn		*c;
-	int			 on = 1;
+	int			 on = 1, r;
 
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
-	c->xprt = &xprt_plain;
-	c->created_ms = c->last_io_ms = now_coarse_ms();
+	c->xprt = xprt;
 	if (len > sizeof c->peer) {
 		len = sizeof c->peer;
 	}
 	memcpy(&c->peer, sa, len);
 	c->peer_len = len;
+	if (xprt->init != NULL && (r = xprt->init(c, xprt_arg)) != 0) {
+		log_warn("setting up a %s connection: %s", xprt->name,
+		    strerror(-r));
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->created_ms = c->last_io_ms = now_coarse_ms();
 	if (sa->sa_family != AF_UNIX && conf->keepalive) {
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
 	}
@@ -306,9 +320,11 @@ conn_flush(struct conn *c)
 			if (c->out_borrowed) {
 				conn_out_own(c, c->out_len - c->out_off);
 			}
-			if (!c->write_armed) {
-				c->write_armed = true;
-				event_add(&c->ev_write, NULL);
+			if (c->write_wants_read) {
+				/* conn_read_cb() flushes after reading. */
+				event_add(&c->ev_read, NULL);
+			} else {
+				conn_arm_write(c);
 			}
 			return;
 		}
@@ -326,7 +342,7 @@ conn_flush(struct conn *c)
 	}
 	/* Empty: an idle session keeps no buffer. */
 	conn_out_drop(c);
-	if (c->write_armed) {
+	if (c->write_armed && !c->read_wants_write) {
 		c->write_armed = false;
 		event_del(&c->ev_write);
 	}
@@ -336,11 +352,27 @@ conn_flush(struct conn *c)
 }
 
 static void
+conn_arm_write(struct conn *c)
+{
+	if (!c->write_armed) {
+		c->write_armed = true;
+		event_add(&c->ev_write, NULL);
+	}
+}
+
+static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
 	c->write_armed = false;
+	if (c->read_wants_write) {
+		/* A read waited for this (a TLS handshake flight): redo it. */
+		c->read_wants_write = false;
+		event_add(&c->ev_read, NULL);
+		conn_read_cb(fd, EV_READ, c);
+		return;
+	}
 	conn_flush(c);
 }
 
@@ -374,6 +406,11 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		room = worker->rbuf_size - off;
 		n = c->xprt->read(c, buf + off, room);
 		if (n == -EAGAIN) {
+			if (c->read_wants_write) {
+				/* Until writable, reading cannot progress. */
+				event_del(&c->ev_read);
+				conn_arm_write(c);
+			}
 			break;
 		}
 		if (n < 0) {
@@ -398,9 +435,14 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	worker->active = NULL;
-	if (c->state != CONN_DEAD) {
-		conn_flush(c);
+	if (c->state == CONN_DEAD) {
+		return;
 	}
+	if (reads == CONN_READS_PER_WAKE && c->xprt->pending(c)) {
+		/* Bytes the layer holds (TLS): epoll would not say so. */
+		event_active(&c->ev_read, EV_READ, 1);
+	}
+	conn_flush(c);
 }
 
 static void

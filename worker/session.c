@@ -1024,6 +1024,8 @@ session_list(struct ipc_chan *chan, uint64_t tag)
 		v.state_len = strlen(v.state);
 		v.peer = conn_peer(c, peer, sizeof peer);
 		v.peer_len = strlen(v.peer);
+		v.xprt = c->xprt->name;
+		v.xprt_len = strlen(v.xprt);
 		if (b.len + sizeof(struct ipc_session) + v.uid_len + 300 >
 		    IPC_MAX_MESSAGE) {
 			ipc_chan_reply_part(chan, tag, b.data, b.len);

@@ -41,13 +41,16 @@ struct session_pb;
 struct request;
 struct session;
 struct wmember;
+struct xprt_ops;
 
 struct worker_listener {
-	int		 fd;
-	int		 index;
-	struct event	*ev;
-	char		 name[64];
-	char		 address[128];
+	int			 fd;
+	int			 index;
+	struct event		*ev;
+	const struct xprt_ops	*xprt;		/* for its connections */
+	void			*xprt_arg;	/* the listener's tls_ctx */
+	char			 name[64];
+	char			 address[128];
 };
 
 struct worker {
@@ -151,10 +154,15 @@ extern const struct session_io	*session_io;
  * The byte layer (STYLE.md §10: HAProxy's xprt, redis' ConnectionType):
  * moves bytes between a socket and the connection. read and writev
  * return a count, 0 for end of stream (read), or -errno (-EAGAIN: try
- * again when the descriptor is ready).
+ * again when the descriptor is ready: readable for a read, writable for a
+ * write, unless the layer set the connection's read_wants_write or
+ * write_wants_read, as TLS does when a handshake or a record in flight
+ * needs the other direction).
  */
 struct xprt_ops {
 	const char	*name;
+	/* Sets up the layer for a new connection (NULL: nothing); -errno. */
+	int		(*init)(struct conn *c, void *arg);
 	ssize_t		(*read)(struct conn *c, void *buf, size_t len);
 	ssize_t		(*writev)(struct conn *c, const struct iovec *iov,
 			    int iovcnt);
@@ -190,6 +198,9 @@ struct framing_ops {
 };
 
 extern const struct xprt_ops	xprt_plain;
+extern const struct xprt_ops	xprt_tls;	/* arg: struct tls_ctx */
+extern const struct xprt_ops	xprt_tls13;	/* after a TLS 1.3 handshake */
+extern const struct xprt_ops	xprt_detect;	/* TLS or plain, by byte 1 */
 extern const struct framing_ops	framing_tcp;
 extern const struct framing_ops	framing_ws;
 
@@ -215,6 +226,9 @@ struct conn {
 	}			 fr;		/* the framing's state */
 	uint8_t			 first_len;
 	uint8_t			 first[CONN_FIRST_MAX];
+	uint8_t			 xprt_flags;	/* the byte layer's own */
+	bool			 read_wants_write;	/* see xprt_ops */
+	bool			 write_wants_read;
 	bool			 write_armed;
 	bool			 out_borrowed;	/* out is the worker's obuf */
 	bool			 flush_queued;	/* in worker->flushq */
@@ -249,7 +263,8 @@ void		 worker_defer_free(struct conn *c);
 void		 worker_defer_flush(struct conn *c);
 
 /* conn.c */
-struct conn	*conn_create(int fd, const struct sockaddr *sa, socklen_t len);
+struct conn	*conn_create(int fd, const struct sockaddr *sa, socklen_t len,
+		     const struct xprt_ops *xprt, void *xprt_arg);
 void		 conn_close(struct conn *c, const char *why);
 void		 conn_close_gently(struct conn *c, const char *why);
 void		 conn_free(struct conn *c);
@@ -260,6 +275,13 @@ void		 conn_set_framing(struct conn *c, const struct framing_ops *f);
 const char	*conn_peer(const struct conn *c, char *buf, size_t size);
 /* Logs with the client's address and session id (nginx's "client: ..."). */
 #define conn_log(c, level, ...)	session_log(&(c)->session, level, __VA_ARGS__)
+
+/* xprt-tls.c, xprt-tls13.c (conn's xprt_flags) */
+#define XPRT_TLS_DONE	0x1	/* the handshake is done and counted */
+#define XPRT_TLS_FAILED	0x2	/* a failure is counted and logged */
+void		 xprt_tls_failed(struct conn *c, const char *reason);
+struct tls13;
+void		 xprt_tls13_adopt(struct conn *c, const struct tls13 *t);
 
 /* switcher.c */
 void		 switcher_feed(struct conn *c, const uint8_t *data, size_t len);

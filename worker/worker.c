@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/tls.h"
 #include "common/xmalloc.h"
 #include "worker/worker-int.h"
 #include "worker/worker.h"
@@ -81,6 +82,7 @@ worker_accept_resume(evutil_socket_t fd, short what, void *arg)
 static void
 worker_accept(evutil_socket_t lfd, short what, void *arg)
 {
+	const struct worker_listener	*l = arg;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	uint64_t		 now;
@@ -125,7 +127,8 @@ worker_accept(evutil_socket_t lfd, short what, void *arg)
 			}
 			continue;
 		}
-		conn_create(fd, (struct sockaddr *)&ss, len);
+		conn_create(fd, (struct sockaddr *)&ss, len, l->xprt,
+		    l->xprt_arg);
 	}
 }
 
@@ -384,6 +387,25 @@ worker_msg_cluster_orphans(struct ipc_chan *chan, struct ipc_msg *m,
 	return 0;
 }
 
+/* The byte layer of <l>'s connections, from its tls setting. */
+static void
+worker_listener_xprt(struct worker_listener *l)
+{
+	const struct listener_conf	*lc;
+
+	l->xprt = &xprt_plain;
+	l->xprt_arg = NULL;
+	if (l->index < 0 || (size_t)l->index >= worker->conf->n_listeners) {
+		return;
+	}
+	lc = &worker->conf->listeners[l->index];
+	if (lc->tls_ctx == NULL) {
+		return;
+	}
+	l->xprt = lc->tls == CONF_TLS_OPTIONAL ? &xprt_detect : &xprt_tls;
+	l->xprt_arg = lc->tls_ctx;
+}
+
 /* IPC_LISTENER: one listening socket; accepted on after IPC_START. */
 static int
 worker_msg_listener(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
@@ -403,6 +425,7 @@ worker_msg_listener(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 	l->name[sizeof l->name - 1] = '\0';
 	memcpy(l->address, msg.address, sizeof l->address);
 	l->address[sizeof l->address - 1] = '\0';
+	worker_listener_xprt(l);
 	fd_nonblock(l->fd);
 	l->ev = event_new(worker->base, l->fd, EV_READ | EV_PERSIST,
 	    worker_accept, l);
@@ -470,6 +493,14 @@ worker_msg_reopen_logs(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 	return 0;
 }
 
+/* IPC_TLS_TICKET_KEYS: the master rotated the session-ticket keys. */
+static int
+worker_msg_tls_ticket_keys(struct ipc_chan *chan, struct ipc_msg *m,
+    void *arg)
+{
+	return tls_ticket_keys_use(m->payload, m->len) != 0 ? -EBADMSG : 0;
+}
+
 static void
 worker_chan_error(struct ipc_chan *chan, enum ipc_error err, uint16_t type,
     size_t len, void *arg)
@@ -497,6 +528,9 @@ static const struct ipc_handler worker_handlers[] = {
 	  0, worker_msg_stop },
 	{ IPC_REOPEN_LOGS, "reopen logs", 0, 0, IPC_H_FD,
 	  worker_msg_reopen_logs },
+	{ IPC_TLS_TICKET_KEYS, "TLS ticket keys",
+	  sizeof(struct tls_ticket_keys), sizeof(struct tls_ticket_keys), 0,
+	  worker_msg_tls_ticket_keys },
 	{ IPC_KICK, "kick", sizeof(struct ipc_kick), IPC_MAX_MESSAGE, 0,
 	  worker_msg_kick },
 	{ IPC_SESSIONS, "sessions", 0, 0, 0, worker_msg_sessions },

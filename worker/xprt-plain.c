@@ -63,6 +63,7 @@ xprt_plain_pending(const struct conn *c)
 
 const struct xprt_ops xprt_plain = {
 	.name = "plain",
+	.init = NULL,
 	.read = xprt_plain_read,
 	.writev = xprt_plain_writev,
 	.shutdown = xprt_plain_shutdown,

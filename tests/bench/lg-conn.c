@@ -18,6 +18,11 @@
  * Reads go to a per-thread scratch buffer; only a partial package left at
  * the end of a read is copied to the session, so an idle session costs a
  * few dozen bytes of client memory.
+ *
+ * With --tls a session does a TLS handshake after connect (OpenSSL on the
+ * socket, non-blocking) and then everything above runs inside it; with
+ * --tls-resume each thread keeps the first session it gets a ticket for
+ * and resumes it on every later connection.
  */
 
 #include "config.h"
@@ -35,6 +40,9 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "common/xmalloc.h"
 
@@ -55,6 +63,7 @@
 enum lg_state {
 	LG_FREE = 0,		/* not open; may be opened */
 	LG_CONNECTING,
+	LG_TLS,			/* --tls: TLS handshake in progress */
 	LG_UPGRADING,		/* ws: upgrade sent, waiting for 101 */
 	LG_HANDSHAKING,		/* handshake sent, waiting for the reply */
 	LG_WAIT_HB,		/* ack sent, waiting for the first heartbeat */
@@ -70,6 +79,7 @@ struct lg_slot {
 
 struct lg_conn {
 	int		 fd;
+	SSL		*ssl;		/* --tls */
 	int		 idx;		/* in its thread's conns[] */
 	uint8_t		 state;		/* enum lg_state */
 	bool		 out_armed;	/* EPOLLOUT requested */
@@ -95,6 +105,7 @@ static _Atomic int	 lg_notes;
 
 static void	 lg_conn_fail(struct lg_thread *, struct lg_conn *,
 		     uint64_t *);
+static void	 lg_conn_start(struct lg_thread *, struct lg_conn *);
 static int	 lg_conn_flush(struct lg_thread *, struct lg_conn *);
 
 uint64_t
@@ -287,6 +298,29 @@ lg_conn_events(struct lg_thread *t, struct lg_conn *c, uint32_t events)
 	}
 }
 
+/* SSL_write of what is queued: a count, -EAGAIN, or -EPIPE. */
+static ssize_t
+lg_tls_write(struct lg_conn *c)
+{
+	size_t	 len = c->out_len - c->out_off;
+	int	 n;
+
+	ERR_clear_error();
+	n = SSL_write(c->ssl, c->out + c->out_off, len > 65536 ? 65536 :
+	    (int)len);
+	if (n > 0) {
+		return n;
+	}
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return -EAGAIN;
+	default:
+		ERR_clear_error();
+		return -EPIPE;
+	}
+}
+
 /* Writes what is queued; returns 0, or -errno when the socket failed. */
 static int
 lg_conn_flush(struct lg_thread *t, struct lg_conn *c)
@@ -294,6 +328,22 @@ lg_conn_flush(struct lg_thread *t, struct lg_conn *c)
 	ssize_t	 n;
 
 	while (c->out_off < c->out_len) {
+		if (c->ssl != NULL) {
+			n = lg_tls_write(c);
+			if (n == -EAGAIN) {
+				if (!c->out_armed &&
+				    SSL_want_write(c->ssl)) {
+					c->out_armed = true;
+					lg_conn_events(t, c, EPOLLIN | EPOLLOUT);
+				}
+				return 0;
+			}
+			if (n < 0) {
+				return (int)n;
+			}
+			c->out_off += (uint32_t)n;
+			continue;
+		}
 		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1) {
@@ -341,6 +391,13 @@ lg_conn_close(struct lg_thread *t, struct lg_conn *c, bool reuse)
 	struct linger	 lin = { 1, 0 };
 	int		 i;
 
+	if (c->ssl != NULL) {
+		/* Not "bad": its session stays resumable (no close_notify). */
+		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN |
+		    SSL_RECEIVED_SHUTDOWN);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	if (c->fd != -1) {
 		if (!t->opts->close_fin) {
 			/* RST: no TIME_WAIT piles up on either side */
@@ -930,6 +987,56 @@ lg_conn_input(struct lg_thread *t, struct lg_conn *c, const uint8_t *p,
 	return r < 0 ? -1 : off + r;
 }
 
+/*
+ * SSL_read into <buf>: a count, 0 at the end of the stream, -EAGAIN, or
+ * -1 with errno set. Keeps the thread's first resumable session.
+ */
+static ssize_t
+lg_tls_read(struct lg_thread *t, struct lg_conn *c, uint8_t *buf,
+    size_t cap)
+{
+	SSL_SESSION	*s;
+	int		 n;
+
+	ERR_clear_error();
+	n = SSL_read(c->ssl, buf, cap > 65536 ? 65536 : (int)cap);
+	if (n > 0) {
+		if (t->opts->tls_resume && t->tls_session == NULL) {
+			s = SSL_get1_session(c->ssl);
+			if (s != NULL && SSL_SESSION_is_resumable(s)) {
+				t->tls_session = s;
+			} else {
+				SSL_SESSION_free(s);
+			}
+		}
+		return n;
+	}
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		if (!c->out_armed) {
+			c->out_armed = true;
+			lg_conn_events(t, c, EPOLLIN | EPOLLOUT);
+		}
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		if (errno == 0) {
+			return 0;
+		}
+		return -1;
+	default:
+		lg_note("TLS: %s", ERR_reason_error_string(
+		    ERR_peek_last_error()));
+		ERR_clear_error();
+		errno = EPROTO;
+		return -1;
+	}
+}
+
 static void
 lg_conn_readable(struct lg_thread *t, struct lg_conn *c)
 {
@@ -948,7 +1055,14 @@ lg_conn_readable(struct lg_thread *t, struct lg_conn *c)
 		buf = t->scratch;
 		cap = t->scratch_cap;
 	}
-	n = read(c->fd, buf, cap);
+	if (c->ssl != NULL) {
+		n = lg_tls_read(t, c, buf, cap);
+		if (n == -EAGAIN) {
+			return;
+		}
+	} else {
+		n = read(c->fd, buf, cap);
+	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 		return;
 	}
@@ -985,8 +1099,61 @@ lg_conn_readable(struct lg_thread *t, struct lg_conn *c)
 	}
 }
 
+/* The TLS handshake, step by step; once done the session starts. */
+static void
+lg_conn_tls(struct lg_thread *t, struct lg_conn *c)
+{
+	int	 r;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		if (SSL_session_reused(c->ssl) && lg_measuring(t)) {
+			t->stats.tls_resumed++;
+		}
+		lg_conn_start(t, c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		lg_conn_events(t, c, EPOLLIN);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		lg_conn_events(t, c, EPOLLIN | EPOLLOUT);
+		return;
+	default:
+		lg_note("TLS handshake: %s", ERR_peek_last_error() != 0 ?
+		    ERR_reason_error_string(ERR_peek_last_error()) :
+		    "connection closed");
+		ERR_clear_error();
+		lg_conn_fail(t, c, &t->stats.err_proto);
+	}
+}
+
 static void
 lg_conn_connected(struct lg_thread *t, struct lg_conn *c)
+{
+	if (t->opts->tls == NULL) {
+		lg_conn_start(t, c);
+		return;
+	}
+	if ((c->ssl = SSL_new(t->opts->tls)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1) {
+		lg_note("SSL_new failed");
+		ERR_clear_error();
+		lg_conn_fail(t, c, &t->stats.err_connect);
+		return;
+	}
+	SSL_set_connect_state(c->ssl);
+	if (t->tls_session != NULL) {
+		SSL_set_session(c->ssl, t->tls_session);
+	}
+	c->state = LG_TLS;
+	lg_conn_tls(t, c);
+}
+
+/* Connected (and through TLS): upgrade or handshake. */
+static void
+lg_conn_start(struct lg_thread *t, struct lg_conn *c)
 {
 	lg_conn_events(t, c, EPOLLIN);
 	if (t->opts->transport == LG_WS) {
@@ -1022,12 +1189,20 @@ lg_conn_event(struct lg_thread *t, struct lg_conn *c, uint32_t events)
 		}
 		return;
 	}
+	if (c->state == LG_TLS) {
+		lg_conn_tls(t, c);
+		return;
+	}
 	if ((events & EPOLLOUT) && lg_conn_flush(t, c) < 0) {
 		lg_conn_fail(t, c, &t->stats.err_closed);
 		return;
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		lg_conn_readable(t, c);
+		/* Decrypted bytes OpenSSL holds: epoll will not say. */
+		while (c->ssl != NULL && SSL_pending(c->ssl) > 0) {
+			lg_conn_readable(t, c);
+		}
 	}
 }
 
@@ -1304,6 +1479,7 @@ lg_thread_finish(struct lg_thread *t)
 	int	 i;
 
 	for (i = 0; i < t->nconns; i++) {
+		SSL_free(t->conns[i].ssl);
 		if (t->conns[i].fd != -1) {
 			close(t->conns[i].fd);
 		}
@@ -1319,6 +1495,7 @@ lg_thread_finish(struct lg_thread *t)
 	free(t->scratch);
 	free(t->hs_pkg);
 	free(t->upgrade);
+	SSL_SESSION_free(t->tls_session);
 	if (t->epfd != -1) {
 		close(t->epfd);
 	}

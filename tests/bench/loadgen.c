@@ -111,6 +111,10 @@ lg_usage(FILE *f)
 "      --push-route R      push route counted (onChat)\n"
 "      --push-field NAME   push body member holding {ts} (msg)\n"
 "      --rate N            publishes per second (100)\n"
+"  TLS (raw TCP or WebSocket inside TLS; the certificate is not checked):\n"
+"      --tls               every session starts with a TLS handshake\n"
+"      --tls-version V     1.2, 1.3 or any (any)\n"
+"      --tls-resume        resume each thread's first session (tickets)\n"
 "  -h, --help\n"
 "Prints one key=value line on stdout and a summary on stderr. Exit status:\n"
 "0 success, 1 errors were counted, 2 the run could not be made.\n");
@@ -305,6 +309,9 @@ enum {
 	OPT_PUSH_ROUTE,
 	OPT_PUSH_FIELD,
 	OPT_RATE,
+	OPT_TLS,
+	OPT_TLS_VERSION,
+	OPT_TLS_RESUME,
 };
 
 static const struct option lg_long_opts[] = {
@@ -340,9 +347,43 @@ static const struct option lg_long_opts[] = {
 	{ "push-route", required_argument, NULL, OPT_PUSH_ROUTE },
 	{ "push-field", required_argument, NULL, OPT_PUSH_FIELD },
 	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "tls-version", required_argument, NULL, OPT_TLS_VERSION },
+	{ "tls-resume", no_argument, NULL, OPT_TLS_RESUME },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* The client TLS context of --tls: no certificate check, tickets kept. */
+static void
+lg_tls_setup(struct lg_opts *o)
+{
+	SSL_CTX	*ctx;
+	int	 v = 0;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		fprintf(stderr, "loadgen: SSL_CTX_new failed\n");
+		exit(LG_EXIT_SETUP);
+	}
+	if (o->tls_version == NULL) {
+		o->tls_version = "any";
+	}
+	if (strcmp(o->tls_version, "1.2") == 0) {
+		v = TLS1_2_VERSION;
+	} else if (strcmp(o->tls_version, "1.3") == 0) {
+		v = TLS1_3_VERSION;
+	}
+	if (v != 0) {
+		SSL_CTX_set_min_proto_version(ctx, v);
+		SSL_CTX_set_max_proto_version(ctx, v);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* Sessions are kept by the threads, not in a cache. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	o->tls = ctx;
+}
 
 static void
 lg_parse(struct lg_opts *o, int argc, char **argv)
@@ -350,6 +391,7 @@ lg_parse(struct lg_opts *o, int argc, char **argv)
 	const char	*expect = NULL;
 	char		*expect_hex = NULL;
 	size_t		 expect_hex_len = 0, body_hex_len = 0;
+	bool		 tls = false;
 	int		 ch;
 
 	memset(o, 0, sizeof(*o));
@@ -519,6 +561,24 @@ lg_parse(struct lg_opts *o, int argc, char **argv)
 		case OPT_RATE:
 			o->rate = lg_parse_double(optarg, 0.1, 1e6, "the rate");
 			break;
+		case OPT_TLS:
+			tls = true;
+			break;
+		case OPT_TLS_VERSION:
+			if (strcmp(optarg, "1.2") != 0 &&
+			    strcmp(optarg, "1.3") != 0 &&
+			    strcmp(optarg, "any") != 0) {
+				fprintf(stderr, "loadgen: --tls-version is 1.2, "
+				    "1.3 or any\n");
+				exit(LG_EXIT_SETUP);
+			}
+			o->tls_version = optarg;
+			tls = true;
+			break;
+		case OPT_TLS_RESUME:
+			o->tls_resume = true;
+			tls = true;
+			break;
 		case 'h':
 			lg_usage(stdout);
 			exit(0);
@@ -559,6 +619,9 @@ lg_parse(struct lg_opts *o, int argc, char **argv)
 	if (o->scenario == LG_PUSH && o->conns < 2) {
 		fprintf(stderr, "loadgen: push needs 2 sessions or more\n");
 		exit(LG_EXIT_SETUP);
+	}
+	if (tls) {
+		lg_tls_setup(o);
 	}
 	lg_make_body(o, body_hex_len);
 }
@@ -602,6 +665,7 @@ lg_stats_add(struct lg_stats *into, const struct lg_stats *s)
 	into->hb_recv += s->hb_recv;
 	into->bytes_in += s->bytes_in;
 	into->bytes_out += s->bytes_out;
+	into->tls_resumed += s->tls_resumed;
 }
 
 /*
@@ -687,6 +751,10 @@ lg_print_head(const struct lg_opts *o)
 	}
 	printf("scenario=%s transport=%s conns=%d", lg_scenario_name(o->scenario),
 	    o->transport == LG_WS ? "ws" : "tcp", o->conns);
+	if (o->tls != NULL) {
+		printf(" tls=%s tls_resume=%d", o->tls_version,
+		    o->tls_resume ? 1 : 0);
+	}
 }
 
 static void
@@ -803,6 +871,9 @@ lg_run(const struct lg_opts *o)
 	if (r->server_cpu >= 0) {
 		printf(" server_cpu_s=%.3f server_pids=%d", r->server_cpu,
 		    o->npids);
+	}
+	if (o->tls != NULL) {
+		printf(" tls_resumed=%" PRIu64, r->stats.tls_resumed);
 	}
 	printf(" hb_sent=%" PRIu64 " hb_recv=%" PRIu64 "\n", r->stats.hb_sent,
 	    r->stats.hb_recv);

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <openssl/ssl.h>
+
 #define LG_MAX_PIDS	64
 
 enum lg_scenario {
@@ -78,6 +80,10 @@ struct lg_opts {
 	const char		*push_route;
 	const char		*push_field;	/* member holding {ts} */
 	double			 rate;		/* publishes per second */
+	/* TLS (--tls): every session starts with a TLS handshake */
+	SSL_CTX			*tls;		/* NULL: plain */
+	const char		*tls_version;	/* "1.2", "1.3" or "any" */
+	bool			 tls_resume;	/* resume the thread's session */
 };
 
 /* lg-hist.c */
@@ -161,6 +167,7 @@ struct lg_stats {
 	uint64_t	 hb_recv;
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
+	uint64_t	 tls_resumed;	/* TLS handshakes that resumed */
 };
 
 /* State shared by the main thread and the loops. */
@@ -219,6 +226,7 @@ struct lg_thread {
 	size_t			 expect_len;
 	uint64_t		 pub_next;	/* push: next publish (thread 0) */
 	uint64_t		 rng;
+	SSL_SESSION		*tls_session;	/* --tls-resume: to resume */
 	struct lg_stats		 stats;
 	struct lg_hist		 hist;		/* requests, handshakes, pushes */
 	struct lg_hist		 hist_open;	/* session opening */

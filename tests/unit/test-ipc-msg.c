@@ -233,6 +233,8 @@ TEST(session_records)
 		v.state_len = 7;
 		v.peer = "127.0.0.1:5000";
 		v.peer_len = 14;
+		v.xprt = i == 2 ? "tls" : "plain";
+		v.xprt_len = strlen(v.xprt);
 		ipc_session_add(&b, &v);
 	}
 	for (i = 0; i < 3; i++) {
@@ -246,6 +248,11 @@ TEST(session_records)
 		}
 		ASSERT_MEM_EQ(back.state, back.state_len, "working", 7);
 		ASSERT_MEM_EQ(back.peer, back.peer_len, "127.0.0.1:5000", 14);
+		if (i == 2) {
+			ASSERT_MEM_EQ(back.xprt, back.xprt_len, "tls", 3);
+		} else {
+			ASSERT_MEM_EQ(back.xprt, back.xprt_len, "plain", 5);
+		}
 	}
 	ASSERT_EQ(ipc_session_next(b.data, b.len, &off, &back), 0);
 	/* Cut anywhere inside the last record: refused, not read past. */

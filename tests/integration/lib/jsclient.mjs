@@ -76,8 +76,10 @@ function packageTypes(data) {
 }
 
 // Creates one independent client. Returns { pomelo, init, request, notify, on, once,
-// disconnect, waitEvent, frames, logs, socket(), localPort() }.
-export function createClient({ storage = new MemoryStorage(), quiet = true } = {}) {
+// disconnect, waitEvent, frames, logs, socket(), localPort() }. With `tls` (options for the
+// TLS connection, e.g. { ca }), the WebSocket the client makes dials wss:// instead of the
+// ws:// URL the client builds, as a page served over https would.
+export function createClient({ storage = new MemoryStorage(), quiet = true, tls = null } = {}) {
 	const logs = [];
 	const frames = []; // { dir: 'in' | 'out', type, body, time }
 	const record = (level) => (...args) => {
@@ -95,7 +97,11 @@ export function createClient({ storage = new MemoryStorage(), quiet = true } = {
 	// The browser's WebSocket, taken from `ws`, with a tap on every frame.
 	class TapWebSocket extends WebSocketImpl {
 		constructor(url, protocols) {
-			super(url, protocols);
+			if (tls) {
+				super(url.replace(/^ws:/, 'wss:'), protocols, tls);
+			} else {
+				super(url, protocols);
+			}
 			lastSocket = this;
 			this.addEventListener('message', (ev) => {
 				const time = performance.now();

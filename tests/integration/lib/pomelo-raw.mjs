@@ -13,6 +13,7 @@
 //   res.body  // { code: 200, msg: 'game server is ok.' }
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
@@ -142,15 +143,17 @@ class Framer {
 }
 
 export class PomeloRawClient extends EventEmitter {
-	// Opens a TCP connection; resolves once connected.
-	static connect({ port, host = '127.0.0.1', timeout = 3000, ...opts } = {}) {
+	// Opens a TCP connection; resolves once connected. With `tls` (options for tls.connect, e.g.
+	// { ca }), the connection is TLS and resolves once its handshake is done.
+	static connect({ port, host = '127.0.0.1', timeout = 3000, tls: tlsOpts, ...opts } = {}) {
 		return new Promise((resolve, reject) => {
-			const socket = net.connect({ port, host });
+			const socket = tlsOpts ? tls.connect({ port, host, ...tlsOpts })
+				: net.connect({ port, host });
 			const timer = setTimeout(() => {
 				socket.destroy();
 				reject(new Error(`connect to ${host}:${port} timed out`));
 			}, timeout);
-			socket.once('connect', () => {
+			socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
 				clearTimeout(timer);
 				socket.removeListener('error', onError);
 				resolve(new PomeloRawClient(socket, opts));

@@ -82,7 +82,9 @@ worker_accept_resume(evutil_socket_t fd, short what, void *arg)
 static void
 worker_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	const struct worker_listener	*l = arg;
+	/* An index: the array moves while listeners arrive. */
+	const struct worker_listener	*l =
+	    &worker->listeners[(uintptr_t)arg];
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	uint64_t		 now;
@@ -428,7 +430,7 @@ worker_msg_listener(struct ipc_chan *chan, struct ipc_msg *m, void *arg)
 	worker_listener_xprt(l);
 	fd_nonblock(l->fd);
 	l->ev = event_new(worker->base, l->fd, EV_READ | EV_PERSIST,
-	    worker_accept, l);
+	    worker_accept, (void *)(uintptr_t)(worker->n_listeners - 1));
 	return 0;
 }
 

@@ -260,6 +260,8 @@ struct conn {
 extern const struct ipc_receiver worker_receiver;	/* master to worker */
 void		 worker_conn_closed(void);
 void		 worker_defer_free(struct conn *c);
+/* The event worker->deferred runs: queued flushes, then deferred frees. */
+void		 worker_deferred(evutil_socket_t fd, short what, void *arg);
 void		 worker_defer_flush(struct conn *c);
 
 /* conn.c */

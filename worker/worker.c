@@ -180,7 +180,7 @@ worker_conn_closed(void)
  * meanwhile are freed. Both in one place, so a queued pointer is never
  * freed before it is looked at.
  */
-static void
+void
 worker_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c;

@@ -4,8 +4,7 @@
 /*
  * The test worker of tls-pump.h. It is set up as worker_main() sets up a
  * real one, minus the control channel and the listeners; its "deferred"
- * event does what worker.c's does (flush queued output, then free closed
- * connections).
+ * event runs worker.c's worker_deferred().
  */
 
 #include "config.h"
@@ -28,26 +27,6 @@
 #include "tests/unit/tls-pump.h"
 
 #define PUMP_ROUNDS	64
-
-static void
-pump_deferred(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn	*c;
-	size_t		 i;
-
-	for (i = 0; i < worker->n_flush; i++) {
-		c = worker->flushq[i];
-		c->flush_queued = false;
-		if (c->state != CONN_DEAD) {
-			conn_flush(c);
-		}
-	}
-	worker->n_flush = 0;
-	while ((c = TAILQ_FIRST(&worker->dead)) != NULL) {
-		TAILQ_REMOVE(&worker->dead, c, entry);
-		conn_free(c);
-	}
-}
 
 int
 pump_worker_init(const char *connector, struct tls_ctx **ret_tls)
@@ -113,7 +92,7 @@ pump_worker_init(const char *connector, struct tls_ctx **ret_tls)
 	hs.tv_usec = 0;
 	worker->tv_handshake = event_base_init_common_timeout(worker->base,
 	    &hs);
-	worker->deferred = event_new(worker->base, -1, 0, pump_deferred, NULL);
+	worker->deferred = event_new(worker->base, -1, 0, worker_deferred, NULL);
 	app_hello_init();
 	if (session_init(err, sizeof err) != 0) {
 		fprintf(stderr, "session_init: %s\n", err);
@@ -307,7 +286,7 @@ pump_close(struct pump *p)
 		conn_close(c, "test over");
 	}
 	event_base_loop(worker->base, EVLOOP_NONBLOCK);
-	pump_deferred(-1, 0, NULL);
+	worker_deferred(-1, 0, NULL);
 	if (p->ssl != NULL) {
 		SSL_free(p->ssl);
 		p->ssl = NULL;

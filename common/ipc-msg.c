@@ -251,42 +251,6 @@ ipc_joined_next(struct ipc_joined *j, const char **ret_uid, size_t *ret_len)
 }
 
 void *
-ipc_leave_encode(uint64_t session, const char *channel, size_t len,
-    size_t *ret_len)
-{
-	struct ipc_ch_leave	*p;
-
-	if (len == 0 || len > IPC_NAME_MAX) {
-		return NULL;
-	}
-	p = xcalloc(1, sizeof *p + len);
-	p->session = session;
-	p->channel_len = (uint16_t)len;
-	memcpy(p + 1, channel, len);
-	*ret_len = sizeof *p + len;
-	return p;
-}
-
-int
-ipc_leave_decode(const void *payload, size_t len, uint64_t *ret_session,
-    const char **ret_channel, size_t *ret_channel_len)
-{
-	struct ipc_ch_leave	 p;
-
-	if (len < sizeof p) {
-		return -EBADMSG;
-	}
-	memcpy(&p, payload, sizeof p);
-	if (len != sizeof p + p.channel_len || p.channel_len == 0) {
-		return -EBADMSG;
-	}
-	*ret_session = p.session;
-	*ret_channel = (const char *)payload + sizeof p;
-	*ret_channel_len = p.channel_len;
-	return 0;
-}
-
-void *
 ipc_kick_encode(uint64_t session, const char *reason, const char *uid,
     size_t uid_len, size_t *ret_len)
 {

@@ -43,7 +43,7 @@
 
 #include "common/counters.h"
 
-#define IPC_VERSION		6
+#define IPC_VERSION		7
 #define IPC_MAX_PAYLOAD		(60 * 1024)	/* in the packet itself */
 #define IPC_MAX_MESSAGE		(32 * 1024 * 1024)	/* through a memfd */
 #define IPC_MAX_ANSWER		(256 * 1024 * 1024)	/* one peer's parts */
@@ -69,7 +69,6 @@ enum ipc_type {
 	IPC_SESSIONS = 0x111,	/* answer: struct ipc_session records */
 	IPC_BROADCAST = 0x112,	/* struct ipc_broadcast; answer ipc_count */
 	IPC_CH_DELIVER = 0x121,	/* struct ipc_ch_push: deliver locally */
-	IPC_CH_DROP = 0x122,	/* channel name: destroyed */
 	IPC_CLUSTER_SHOW = 0x130, /* answer: JSON text (show cluster) */
 	IPC_CLUSTER_ORPHANS = 0x131, /* JSON text: exports of a dead
 					 worker's bound sessions */
@@ -78,11 +77,8 @@ enum ipc_type {
 	IPC_READY = 0x200,
 	IPC_HEARTBEAT = 0x201,	/* struct worker_stats (counters.h) */
 	IPC_CH_JOIN = 0x210,	/* struct ipc_ch_join; answer ipc_ch_joined */
-	IPC_CH_LEAVE = 0x211,	/* struct ipc_ch_leave */
 	IPC_CH_PUSH = 0x212,	/* struct ipc_ch_push */
-	IPC_CH_DESTROY = 0x213,	/* channel name */
 	IPC_SESSION_CLOSED = 0x214, /* struct ipc_session_closed */
-	IPC_KICK_ALL = 0x215,	/* struct ipc_kick: on the other workers */
 	IPC_CLUSTER_BOUND = 0x220, /* JSON text: a bound session's export */
 	IPC_CLUSTER_UNBOUND = 0x221, /* struct ipc_session_closed */
 	IPC_CLUSTER_STATS = 0x222, /* JSON text: calls per backend server */
@@ -159,12 +155,6 @@ struct ipc_ch_joined {
 	uint32_t	 status;	/* enum ipc_join_status */
 	uint32_t	 n_uids;
 	/* the members' uids (when ok), each a uint32_t length and bytes */
-};
-
-struct ipc_ch_leave {
-	uint64_t	 session;
-	uint16_t	 channel_len;
-	/* channel */
 };
 
 struct ipc_ch_push {
@@ -272,12 +262,6 @@ int	 ipc_joined_decode(const void *payload, size_t len,
 /* The next uid of a decoded answer: true, or false after the last. */
 bool	 ipc_joined_next(struct ipc_joined *j, const char **ret_uid,
 	     size_t *ret_len);
-
-void	*ipc_leave_encode(uint64_t session, const char *channel, size_t len,
-	     size_t *ret_len);
-int	 ipc_leave_decode(const void *payload, size_t len,
-	     uint64_t *ret_session, const char **ret_channel,
-	     size_t *ret_channel_len);
 
 struct ipc_kick_msg {
 	uint64_t	 session;

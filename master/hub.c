@@ -54,7 +54,6 @@ struct mchannel {
 	size_t			 n;
 	struct mcount		*per;		/* workers with members */
 	size_t			 n_per;
-	bool			 freeing;	/* hub_free() owns the end */
 };
 
 struct msession {
@@ -164,8 +163,9 @@ hub_leave_push(struct mchannel *ch, const struct mmember *m)
 	free(p);
 }
 
+/* <m> leaves its channel, with its leave push to the members left. */
 static void
-hub_member_free(struct mmember *m, bool leave_push)
+hub_member_free(struct mmember *m)
 {
 	struct mchannel	*ch = m->ch;
 
@@ -173,7 +173,7 @@ hub_member_free(struct mmember *m, bool leave_push)
 	TAILQ_REMOVE(&m->s->members, m, in_session);
 	ch->n--;
 	hub_count(ch, m->s->serial, -1);
-	if (leave_push && m->leave_route != NULL && ch->n > 0) {
+	if (m->leave_route != NULL && ch->n > 0) {
 		hub_leave_push(ch, m);
 	}
 	if (TAILQ_EMPTY(&m->s->members)) {
@@ -185,7 +185,7 @@ hub_member_free(struct mmember *m, bool leave_push)
 	free(m->leave_body);
 	free(m);
 	/* An empty channel is forgotten; the next join creates it again. */
-	if (ch->n == 0 && !ch->freeing) {
+	if (ch->n == 0) {
 		hmap_del(&channels, ch->name, ch->len);
 		free(ch->per);
 		free(ch->name);
@@ -193,24 +193,9 @@ hub_member_free(struct mmember *m, bool leave_push)
 	}
 }
 
-static void
-hub_free(struct mchannel *ch)
-{
-	struct mmember	*m;
-
-	ch->freeing = true;
-	while ((m = TAILQ_FIRST(&ch->members)) != NULL) {
-		hub_member_free(m, false);
-	}
-	hmap_del(&channels, ch->name, ch->len);
-	free(ch->per);
-	free(ch->name);
-	free(ch);
-}
-
 /*
  * True when <c> may speak for session <id>: its serial is the id's high
- * half. A worker can only join, leave or close its own sessions, so what
+ * half. A worker can only join or close its own sessions, so what
  * it sends cannot strand members the master would never clean up.
  */
 static bool
@@ -301,32 +286,6 @@ hub_msg_join(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	return 0;
 }
 
-/* IPC_CH_LEAVE: a session leaves a channel (its leave push goes out). */
-int
-hub_msg_leave(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
-{
-	struct msession		*s;
-	struct mmember		*m;
-	const char		*name;
-	size_t			 len;
-	uint64_t		 id;
-
-	if (ipc_leave_decode(msg->payload, msg->len, &id, &name, &len) != 0 ||
-	    !hub_owns(arg, id)) {
-		return -EBADMSG;
-	}
-	if ((s = hub_session(id, false)) == NULL) {
-		return 0;
-	}
-	TAILQ_FOREACH(m, &s->members, in_session) {
-		if (m->ch->len == len && memcmp(m->ch->name, name, len) == 0) {
-			hub_member_free(m, true);
-			return 0;
-		}
-	}
-	return 0;
-}
-
 /* A session closed: it leaves every channel, with its leave pushes. */
 static void
 hub_session_closed(uint64_t id)
@@ -340,10 +299,10 @@ hub_session_closed(uint64_t id)
 	/* The last member frees the session. */
 	while ((m = TAILQ_FIRST(&s->members)) != NULL) {
 		if (TAILQ_NEXT(m, in_session) == NULL) {
-			hub_member_free(m, true);
+			hub_member_free(m);
 			return;
 		}
-		hub_member_free(m, true);
+		hub_member_free(m);
 	}
 }
 
@@ -378,41 +337,6 @@ hub_msg_push(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	ch = hmap_get(&channels, push.channel, push.channel_len);
 	if (ch != NULL) {
 		hub_forward(ch, c->serial, msg->payload, msg->len);
-	}
-	return 0;
-}
-
-/* IPC_CH_DESTROY: the channel goes, on every worker. */
-int
-hub_msg_destroy(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
-{
-	struct mchannel	*ch;
-
-	if ((ch = hmap_get(&channels, (const char *)msg->payload,
-	    msg->len)) == NULL) {
-		return 0;
-	}
-	hub_free(ch);
-	child_send_all(IPC_CH_DROP, msg->payload, msg->len);
-	return 0;
-}
-
-/* IPC_KICK_ALL: a worker kicked a uid; the others kick it too. */
-int
-hub_msg_kick_all(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
-{
-	struct ipc_kick_msg	 k;
-	struct child		*o;
-
-	if (ipc_kick_decode(msg->payload, msg->len, &k) != 0 ||
-	    k.session != 0) {
-		return -EBADMSG;
-	}
-	TAILQ_FOREACH(o, &master->children, entry) {
-		if (o != arg && o->state != CHILD_EXITING) {
-			ipc_chan_send(o->chan, IPC_KICK, 0, msg->payload,
-			    msg->len, -1);
-		}
 	}
 	return 0;
 }

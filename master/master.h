@@ -243,16 +243,10 @@ void		 membership_metrics(struct evbuffer *b);
 /* hub.c: control-channel handlers, each with its child as <arg> */
 int		 hub_msg_join(struct ipc_chan *chan, struct ipc_msg *m,
 		     void *arg);
-int		 hub_msg_leave(struct ipc_chan *chan, struct ipc_msg *m,
-		     void *arg);
 int		 hub_msg_push(struct ipc_chan *chan, struct ipc_msg *m,
-		     void *arg);
-int		 hub_msg_destroy(struct ipc_chan *chan, struct ipc_msg *m,
 		     void *arg);
 int		 hub_msg_session_closed(struct ipc_chan *chan,
 		     struct ipc_msg *m, void *arg);
-int		 hub_msg_kick_all(struct ipc_chan *chan, struct ipc_msg *m,
-		     void *arg);
 void		 hub_child_gone(uint32_t serial);
 void		 hub_counts(uint64_t *ret_channels, uint64_t *ret_members);
 

@@ -214,29 +214,6 @@ channel_join(struct session *s, const char *name, const char *uid,
 	return 0;
 }
 
-/* Removes <s> from channel <name> (here and at the master). */
-void
-channel_leave(struct session *s, const char *name)
-{
-	struct wmember		*m;
-	size_t			 nl = strlen(name), len;
-	void			*l;
-
-	TAILQ_FOREACH(m, &s->memberships, in_session) {
-		if (m->ch->len == nl && memcmp(m->ch->name, name, nl) == 0) {
-			break;
-		}
-	}
-	if (m == NULL) {
-		return;
-	}
-	channel_member_free(m);
-	if ((l = ipc_leave_encode(s->id, name, nl, &len)) != NULL) {
-		ipc_chan_send(worker->chan, IPC_CH_LEAVE, 0, l, len, -1);
-		free(l);
-	}
-}
-
 /* Delivers <m> to the local members of <ch> that match. */
 static void
 channel_deliver_local(struct wchannel *ch, const struct ipc_push *m)
@@ -313,32 +290,6 @@ channel_msg_deliver(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
 	if ((ch = channel_get(m.channel, m.channel_len, false)) != NULL) {
 		channel_deliver_local(ch, &m);
 	}
-	return 0;
-}
-
-/* Destroys channel <name> everywhere. */
-void
-channel_destroy(const char *name)
-{
-	ipc_chan_send(worker->chan, IPC_CH_DESTROY, 0, name, strlen(name),
-	    -1);
-}
-
-/* IPC_CH_DROP: a channel destroyed (by this worker or another). */
-int
-channel_msg_drop(struct ipc_chan *chan, struct ipc_msg *msg, void *arg)
-{
-	struct wchannel	*ch;
-
-	if ((ch = channel_get((const char *)msg->payload, msg->len,
-	    false)) == NULL) {
-		return 0;
-	}
-	while (ch->n > 1) {
-		channel_member_free(TAILQ_FIRST(&ch->members));
-	}
-	/* The last one frees the channel. */
-	channel_member_free(TAILQ_FIRST(&ch->members));
 	return 0;
 }
 

@@ -976,22 +976,6 @@ session_kick_uid(const char *uid, const char *reason)
 	return n;
 }
 
-/* Kicks <uid> on every worker: here at once, elsewhere via the master. */
-void
-session_kick_uid_all(const char *uid, const char *reason)
-{
-	size_t	 len;
-	void	*k;
-
-	session_kick_uid(uid, reason);
-	if ((k = ipc_kick_encode(0, reason, uid, strlen(uid), &len)) ==
-	    NULL) {
-		return;
-	}
-	ipc_chan_send(worker->chan, IPC_KICK_ALL, 0, k, len, -1);
-	free(k);
-}
-
 /*
  * Answers the master's request <tag> with one struct ipc_session record
  * per connection; an answer over IPC_MAX_MESSAGE goes in parts.

@@ -315,7 +315,6 @@ int		 session_bind(struct session *s, const char *uid);
 void		 session_unbind(struct session *s);
 struct session	*session_by_uid(const char *uid);
 unsigned	 session_kick_uid(const char *uid, const char *reason);
-void		 session_kick_uid_all(const char *uid, const char *reason);
 void		 session_set(struct session *s, const char *key, json_t *value);
 void		 session_del(struct session *s, const char *key);
 json_t		*session_get(const struct session *s, const char *key);
@@ -358,15 +357,11 @@ void		 channel_finish(void);
 int		 channel_join(struct session *s, const char *name, const char *uid,
 		     bool unique, const char *leave_route,
 		     const char *leave_body, channel_join_cb cb, void *arg);
-void		 channel_leave(struct session *s, const char *name);
 int		 channel_push(const char *name, const char *route,
 		     const char *uid, uint64_t exclude, const char *body,
 		     size_t body_len);
-void		 channel_destroy(const char *name);
 void		 channel_session_closed(struct session *s);
 int		 channel_msg_deliver(struct ipc_chan *chan, struct ipc_msg *m,
-		     void *arg);
-int		 channel_msg_drop(struct ipc_chan *chan, struct ipc_msg *m,
 		     void *arg);
 
 /* mconn.c: an MQTT connection over TCP (the cluster's links) */

@@ -540,7 +540,6 @@ static const struct ipc_handler worker_handlers[] = {
 	  IPC_MAX_MESSAGE, 0, worker_msg_broadcast },
 	{ IPC_CH_DELIVER, "channel deliver", sizeof(struct ipc_ch_push) + 1,
 	  IPC_MAX_MESSAGE, 0, channel_msg_deliver },
-	{ IPC_CH_DROP, "channel drop", 1, IPC_NAME_MAX, 0, channel_msg_drop },
 	{ IPC_CLUSTER_SHOW, "show cluster", 0, 0, 0, worker_msg_cluster_show },
 	{ IPC_CLUSTER_ORPHANS, "cluster orphans", 2, IPC_MAX_MESSAGE, 0,
 	  worker_msg_cluster_orphans },

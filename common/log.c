@@ -33,29 +33,6 @@ static const char *const log_names[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
 };
 
-const char *
-log_level_name(enum log_level level)
-{
-	return log_names[level];
-}
-
-/* Returns the level named <name>, or -EINVAL. */
-int
-log_level_parse(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof log_names / sizeof log_names[0]; i++) {
-		if (strcmp(name, log_names[i]) == 0) {
-			return (int)i;
-		}
-	}
-	if (strcmp(name, "warning") == 0) {
-		return LOG_LEVEL_WARN;
-	}
-	return -EINVAL;
-}
-
 static int
 log_open_path(const char *path)
 {

@@ -27,8 +27,6 @@ int	 log_adopt(int fd);
 void	 log_set_role(char role);
 void	 log_set_level(enum log_level level);
 int	 log_fd(void);
-const char *log_level_name(enum log_level level);
-int	 log_level_parse(const char *name);
 
 void	 log_write(enum log_level level, const char *file, int line,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -320,10 +320,3 @@ mconn_queued(const struct mconn *m)
 {
 	return evbuffer_get_length(bufferevent_get_output(m->bev));
 }
-
-/* The connection's socket (for getsockname), or -1 before it has one. */
-int
-mconn_fd(const struct mconn *m)
-{
-	return bufferevent_getfd(m->bev);
-}

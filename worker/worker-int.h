@@ -386,7 +386,6 @@ int		 mconn_send_short(struct mconn *m,
 void		 mconn_close(struct mconn *m, bool flush);
 const char	*mconn_peer(const struct mconn *m);
 size_t		 mconn_queued(const struct mconn *m);
-int		 mconn_fd(const struct mconn *m);
 
 /* cluster.c: membership of a Pomelo/Pinus cluster (CLUSTER.md §3) */
 struct rpc_mailbox;

@@ -118,6 +118,23 @@ pair(int sv[2])
 	fd_nonblock(sv[1]);
 }
 
+/* The configuration both sides run with, as a real daemon's. */
+static struct conf *
+load_conf(void)
+{
+	static const char	 text[] = "[listener main]\n"
+	    "address = 127.0.0.1:1\n";
+	struct conf		*c;
+	char			*errors = NULL;
+
+	if (conf_load_buffer("fuzz.conf", text, sizeof text - 1, &c,
+	    &errors) != 0) {
+		fprintf(stderr, "%s", errors != NULL ? errors : "no conf\n");
+		abort();
+	}
+	return c;
+}
+
 static void
 setup(void)
 {
@@ -130,6 +147,7 @@ setup(void)
 
 	master = xcalloc(1, sizeof *master);
 	master->base = base;
+	master->conf = load_conf();
 	TAILQ_INIT(&master->children);
 	for (i = 0; i < 2; i++) {
 		pair(sv);
@@ -147,6 +165,7 @@ setup(void)
 	pair(sv);
 	worker = xcalloc(1, sizeof *worker);
 	worker->base = base;
+	worker->conf = load_conf();
 	worker->serial = 3;
 	TAILQ_INIT(&worker->conns);
 	TAILQ_INIT(&worker->dead);

@@ -4,10 +4,18 @@
 /*
  * Calls from this worker to backend servers over pomelo-rpc (CLUSTER.md
  * §4, checklist §11.2): one "mailbox" per server, its TCP connection
- * opened with the first call, CONNECT and the requests written at once
- * (the acceptor never answers CONNECT), request ids from 0 per
- * connection, a PINGREQ every 10 s and the connection dropped after 30 s
- * without PINGRESP.
+ * opened with the first call, request ids from 0 per connection, a
+ * PINGREQ every 10 s and the connection dropped after 30 s without
+ * PINGRESP.
+ *
+ * The acceptor never answers CONNECT, and must not get anything in the
+ * same read as it: Pinus's (mqtt-connection 4) starts a new MQTT parser
+ * when it has read the CONNECT, and a packet the old parser had begun is
+ * lost, so the next one fails to parse and the acceptor drops the link
+ * with every call on it. Node's RPC client mostly escapes this because
+ * its CONNECT and first call leave in two writes. Here CONNECT goes out
+ * with a PINGREQ (two whole packets), and calls are held until the
+ * PINGRESP, which the acceptor sends once it has taken the CONNECT.
  *
  * Every call gets exactly one answer through its callback: the reply, or
  * a failure at rpc_timeout, or at once when the connection to its server
@@ -46,6 +54,8 @@ struct rpc_call {
 	uint64_t		 deadline_ms;
 	rpc_reply_cb		 cb;
 	void			*arg;
+	char			*held;		/* the request, until ready */
+	size_t			 held_len;
 };
 
 struct rpc_mailbox {
@@ -59,6 +69,8 @@ struct rpc_mailbox {
 	size_t			 n_calls;
 	struct event		*timer;		/* the first deadline */
 	struct event		*ping;
+	bool			 ready;		/* the first PINGRESP came */
+	size_t			 held_bytes;
 };
 
 static TAILQ_HEAD(, rpc_mailbox) mailboxes =
@@ -75,6 +87,33 @@ rpc_call_unlink(struct rpc_mailbox *mb, struct rpc_call *call)
 	TAILQ_REMOVE(&mb->calls, call, entry);
 	mb->n_calls--;
 	n_pending--;
+	if (call->held != NULL) {
+		mb->held_bytes -= call->held_len;
+		free(call->held);
+		call->held = NULL;
+	}
+}
+
+/* The acceptor has taken the CONNECT: the held calls go, in order. */
+static void
+rpc_mailbox_ready(struct rpc_mailbox *mb)
+{
+	struct rpc_call	*call;
+
+	mb->ready = true;
+	TAILQ_FOREACH(call, &mb->calls, entry) {
+		if (call->held == NULL) {
+			continue;
+		}
+		if (mconn_publish(mb->conn, RPC_MSG_TOPIC, call->held,
+		    call->held_len) != 0) {
+			rpc_mailbox_fail(mb, "its connection closed");
+			return;
+		}
+		mb->held_bytes -= call->held_len;
+		free(call->held);
+		call->held = NULL;
+	}
 }
 
 static void
@@ -166,6 +205,9 @@ rpc_mailbox_packet(struct mconn *m, const struct mqtt_packet *p, void *arg)
 	switch (p->type) {
 	case MQTT_PINGRESP:
 		mb->pong_ms = now_ms();
+		if (!mb->ready) {
+			rpc_mailbox_ready(mb);
+		}
 		return;
 	case MQTT_PINGREQ:
 		mconn_send_short(m, mqtt_encode_pingresp);
@@ -329,11 +371,12 @@ rpc_mailbox_open(struct cluster_server *srv)
 		free(mb);
 		return NULL;
 	}
-	/* CONNECT first; requests follow without waiting (§4.1). */
+	/* CONNECT and PINGREQ; calls wait for the PINGRESP (above). */
 	n = snprintf(client_id, sizeof client_id, "SHADDOCK_RPC_%ju_%d",
 	    (uintmax_t)now_ms(), (int)getpid());
 	n = mqtt_encode_connect(buf, sizeof buf, client_id, (size_t)n, 0);
 	mconn_send(mb->conn, buf, (size_t)n);
+	mconn_send_short(mb->conn, mqtt_encode_pingreq);
 	mb->pong_ms = now_ms();
 	tv.tv_sec = RPC_PING_MS / 1000;
 	tv.tv_usec = 0;
@@ -351,19 +394,26 @@ rpc_send(struct rpc_mailbox *mb, uint64_t id, char *payload, size_t len,
 	struct rpc_call	*call;
 	int		 r;
 
-	if (mconn_queued(mb->conn) + len > RPC_MAX_QUEUED) {
+	if (mconn_queued(mb->conn) + mb->held_bytes + len > RPC_MAX_QUEUED) {
 		free(payload);
 		log_warn("cluster: %s does not read its calls (%zu bytes "
 		    "queued): failing this one", mb->srv->id,
-		    mconn_queued(mb->conn));
+		    mconn_queued(mb->conn) + mb->held_bytes);
 		return -ENOBUFS;
 	}
-	r = mconn_publish(mb->conn, RPC_MSG_TOPIC, payload, len);
-	free(payload);
-	if (r != 0) {
-		return r;
-	}
 	call = xcalloc(1, sizeof *call);
+	if (!mb->ready) {
+		call->held = payload;
+		call->held_len = len;
+		mb->held_bytes += len;
+	} else {
+		r = mconn_publish(mb->conn, RPC_MSG_TOPIC, payload, len);
+		free(payload);
+		if (r != 0) {
+			free(call);
+			return r;
+		}
+	}
 	call->id = id;
 	call->cb = cb;
 	call->arg = arg;

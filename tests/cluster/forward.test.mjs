@@ -38,6 +38,35 @@ test(`gate: queryEntry picks a connector of the tier by crc32(uid) (${LABEL})`, 
 	assert.equal(tcp.code, 200, 'raw TCP client on the gate');
 });
 
+// The first calls of a worker open its RPC link to the game server. Pinus's acceptor starts a
+// new MQTT parser once it has read the CONNECT, losing a packet the old one had begun: a link
+// whose CONNECT shares a read with a burst of large calls broke at once, failing all of them.
+// Here the burst comes before anything else has used the links. Pinus 1.7.4's own Node connector
+// loses such calls too (its CONNECT and calls can share a read), so that pairing is skipped.
+const burstOpts = FRAMEWORK === 'pinus' && TIER === 'node' ? { ...opts, skip: ctx.skip ||
+	'Pinus\'s own connector loses calls sent with its CONNECT (mqtt-connection 4)' } : opts;
+test(`the first calls on a new RPC link: a burst of large requests (${LABEL})`, burstOpts, async () => {
+	const c = ctx.cluster;
+	const clients = [];
+	try {
+		for (let i = 0; i < 24; i++) {
+			clients.push(await c.connect({ kind: 'tcp', uid: `burst-${i}` }));
+		}
+		const big = 'x'.repeat(20000);
+		const answers = await Promise.all(clients.map((cl, i) =>
+			cl.request('game.gameHandler.echo', { i, big })));
+		answers.forEach((a, i) => {
+			assert.equal(a.code, 200, `request ${i}: ${JSON.stringify(a).slice(0, 200)}`);
+			assert.equal(a.echo.i, i);
+			assert.equal(a.echo.big.length, big.length);
+		});
+	} finally {
+		for (const cl of clients) {
+			cl.close();
+		}
+	}
+});
+
 for (const kind of KINDS) {
 	test(`requests: success, next(null), errors, unknown handlers (${kind}, ${LABEL})`, opts, async () => {
 		const c = ctx.cluster;

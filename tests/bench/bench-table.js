@@ -241,6 +241,8 @@ function main() {
 				errors: all.reduce((a, r) => a + (num(r.errors) || 0) + (num(r.lost) || 0), 0),
 				failed: all.filter((r) => r.rc !== '0').length,
 				unresumed: all.length - rs.length,
+				// idle runs that did not open all their sessions in time
+				short: all.filter((r) => idle && num(r.sessions) < num(r.conns)),
 				rate: get((r) => num(idle ? r.rss_per_session_b : hs ? r.hps
 					: push ? r.pushes_per_s : r.rps)),
 				unsupported: push && rs.length > 0 && rs.every((r) => r.rc === '2'),
@@ -266,6 +268,12 @@ function main() {
 				notes.push(`${SERVERS[s] || s}, ${SCENARIOS[scen] || scen}: ` +
 					`${st.errors} errors or lost sessions, ${st.failed} of ${st.n} runs ` +
 					'did not exit 0 (see the raw results).');
+			}
+			if (st.short.length > 0) {
+				notes.push(`${SERVERS[s] || s}, ${SCENARIOS[scen] || scen}: ` +
+					`${st.short.length} of ${st.n} runs opened only ` +
+					st.short.map((r) => `${r.sessions} of ${r.conns}`).join(', ') +
+					' sessions within the open timeout (per session: over those).');
 			}
 			if (st.unresumed > 0) {
 				const bad = all.filter(notResumed).map((r) =>
@@ -293,7 +301,8 @@ function main() {
 			if (st.mrate === undefined) {
 				return st.unresumed > 0 ? 'not resumed (!)' : '—';
 			}
-			const mark = st.errors > 0 || st.failed > 0 || st.unresumed > 0 ? ' (!)' : '';
+			const mark = st.errors > 0 || st.failed > 0 || st.unresumed > 0 ||
+				st.short.length > 0 ? ' (!)' : '';
 			return `${fmt(st.mrate)}${mark} [${fmt(r[0])}–${fmt(r[1])}]`;
 		};
 		if (idle) {

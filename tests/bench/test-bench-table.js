@@ -123,6 +123,14 @@ test('no run resumed: "not resumed", no figure, no ratio', () => {
 	assert.doesNotMatch(out, /resumed handshakes per server CPU-second [0-9]/);
 });
 
+test('an idle run short of its sessions is marked and noted', () => {
+	const out = run([line('pinus', 'tls-idle', 1, { scenario: 'idle', conns: 10000,
+		sessions: 7263, hold_s: '5.00', rss_per_session_b: 36000, errors: 0, lost: 0 })], []);
+	const r = rows(out, 'idle sessions, TLS 1.3 TCP', 1);
+	assert.strictEqual(r[0][2], '36000 B (!) [36000 B–36000 B]');
+	assert.match(out, /1 of 1 runs opened only 7263 of 10000 sessions/);
+});
+
 test('without tls_full: handshakes and resumptions within the loops', () => {
 	const strip = (o) => { delete o.tls_full; return o; };
 	const out = run([

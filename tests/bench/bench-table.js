@@ -32,8 +32,40 @@ const SCENARIOS = {
 	'hs-ws': 'handshake, WebSocket, 50 loops',
 	'idle-tcp': 'idle sessions, TCP',
 	'push': 'push, TCP, 100 members of one channel',
+	'tls-hs': 'TLS 1.3 handshake, full, TCP, 8 loops',
+	'tls-hs-resume': 'TLS 1.3 handshake, resumed (ticket), TCP, 8 loops',
+	'tls-req-1': 'req, TLS 1.3 TCP, 100 × 1',
+	'tls-idle': 'idle sessions, TLS 1.3 TCP',
 };
+// What a scenario measures: requests (the default), handshakes, pushes or
+// idle sessions.
+function kind(scen) {
+	if (/(^|-)idle(-|$)/.test(scen)) {
+		return 'idle';
+	}
+	if (/(^|-)hs(-|$)/.test(scen)) {
+		return 'hs';
+	}
+	return scen.startsWith('push') ? 'push' : 'req';
+}
 const CLIENT_BOUND = 90;	// % of a core: the client is the limit
+
+// A run asked to resume TLS sessions (--tls-resume) that did not resume
+// every TLS handshake of its window: its figures are not resumed ones.
+// tls_full= counts the full handshakes; without it, the handshakes and the
+// resumptions may differ by at most the loops in flight at either edge.
+function notResumed(r) {
+	if (r.tls_resume !== '1') {
+		return false;
+	}
+	if (!(num(r.tls_resumed) > 0)) {
+		return true;
+	}
+	if (r.tls_full !== undefined) {
+		return num(r.tls_full) !== 0;
+	}
+	return !(Math.abs(num(r.tls_resumed) - num(r.handshakes)) <= num(r.conns));
+}
 
 function parse(line) {
 	const o = {};
@@ -168,6 +200,10 @@ function main() {
 			`${meta.idle_hold} s after ${meta.idle_settle} s. Each cell is the median over ` +
 			'the rounds, [min–max] after the main figure; ratios compare medians.');
 	}
+	if (meta.tls) {
+		out.push(`TLS rows: ${meta.tls}; shaddock on a second listener with tls = on, ` +
+			'the Node servers\' HelloWorld given ssl: {key, cert} in its connectorConfig.');
+	}
 	for (const s of skipped) {
 		out.push(`Skipped: ${s}`);
 	}
@@ -185,23 +221,28 @@ function main() {
 
 	const notes = [];
 	const medians = {};
+	const pinus = {};
 	for (const scen of Object.keys(SCENARIOS).filter((k) => by.has(k))
 		.concat([...by.keys()].filter((k) => !(k in SCENARIOS)))) {
 		const m = by.get(scen);
-		const idle = scen.startsWith('idle');
-		const hs = scen.startsWith('hs');
-		const push = scen.startsWith('push');
+		const idle = kind(scen) === 'idle';
+		const hs = kind(scen) === 'hs';
+		const push = kind(scen) === 'push';
 		const rows = [];
 		const stat = {};
 		for (const s of servers) {
-			const rs = m.get(s) || [];
+			const all = m.get(s) || [];
+			const rs = all.filter((r) => !notResumed(r));
 			const get = (f) => rs.map(f);
 			const dur = (r) => num(idle ? r.hold_s : r.duration_s);
 			const work = (r) => num(hs ? r.handshakes : push ? r.pushes : r.requests);
 			const st = {
-				n: rs.length,
-				errors: rs.reduce((a, r) => a + (num(r.errors) || 0) + (num(r.lost) || 0), 0),
-				failed: rs.filter((r) => r.rc !== '0').length,
+				n: all.length,
+				errors: all.reduce((a, r) => a + (num(r.errors) || 0) + (num(r.lost) || 0), 0),
+				failed: all.filter((r) => r.rc !== '0').length,
+				unresumed: all.length - rs.length,
+				// idle runs that did not open all their sessions in time
+				short: all.filter((r) => idle && num(r.sessions) < num(r.conns)),
 				rate: get((r) => num(idle ? r.rss_per_session_b : hs ? r.hps
 					: push ? r.pushes_per_s : r.rps)),
 				unsupported: push && rs.length > 0 && rs.every((r) => r.rc === '2'),
@@ -228,6 +269,20 @@ function main() {
 					`${st.errors} errors or lost sessions, ${st.failed} of ${st.n} runs ` +
 					'did not exit 0 (see the raw results).');
 			}
+			if (st.short.length > 0) {
+				notes.push(`${SERVERS[s] || s}, ${SCENARIOS[scen] || scen}: ` +
+					`${st.short.length} of ${st.n} runs opened only ` +
+					st.short.map((r) => `${r.sessions} of ${r.conns}`).join(', ') +
+					' sessions within the open timeout (per session: over those).');
+			}
+			if (st.unresumed > 0) {
+				const bad = all.filter(notResumed).map((r) =>
+					`${r.tls_resumed} resumed and ${r.tls_full ?? '?'} full ` +
+					`for ${r.handshakes} handshakes`);
+				notes.push(`${SERVERS[s] || s}, ${SCENARIOS[scen] || scen}: ` +
+					`${st.unresumed} of ${st.n} runs did not resume every TLS ` +
+					`session (${bad.join('; ')}); left out of the figures.`);
+			}
 		}
 		const cell = (s, f) => (stat[s].unsupported && !f.main ? '—' : f(stat[s]));
 		const main = (f) => Object.assign(f, { main: true });
@@ -244,9 +299,10 @@ function main() {
 				return 'not supported';
 			}
 			if (st.mrate === undefined) {
-				return '—';
+				return st.unresumed > 0 ? 'not resumed (!)' : '—';
 			}
-			const mark = st.errors > 0 || st.failed > 0 ? ' (!)' : '';
+			const mark = st.errors > 0 || st.failed > 0 || st.unresumed > 0 ||
+				st.short.length > 0 ? ' (!)' : '';
 			return `${fmt(st.mrate)}${mark} [${fmt(r[0])}–${fmt(r[1])}]`;
 		};
 		if (idle) {
@@ -292,6 +348,9 @@ function main() {
 		if (stat.shaddock) {
 			medians[scen] = stat.shaddock;
 		}
+		if (stat.pinus) {
+			pinus[scen] = stat.pinus;
+		}
 	}
 	// Protobuf bodies against the JSON row of the same scenario.
 	if (medians['req-pb-1'] && medians['req-tcp-1']) {
@@ -301,6 +360,25 @@ function main() {
 		out.push(`shaddock, protobuf row / JSON row (req, TCP, 100 × 1): requests/s ` +
 			`${ratio(pb.mrate, js.mrate)}, requests per server CPU-second ` +
 			`${ratio(pb.mper, js.mper)}.`);
+	}
+	// TLS against Pinus, next to the targets of issue 11.
+	const tls = [];
+	for (const [scen, what] of [['tls-hs', 'full handshakes'],
+		['tls-hs-resume', 'resumed handshakes'], ['tls-req-1', 'requests (100 × 1)']]) {
+		if (medians[scen] && pinus[scen]) {
+			tls.push(`${what} per server CPU-second ${ratio(medians[scen].mper, pinus[scen].mper)}`);
+		}
+	}
+	if (medians['tls-idle'] && pinus['tls-idle'] && medians['tls-idle'].mrate > 0 &&
+		pinus['tls-idle'].mrate > 0) {
+		tls.push(`memory per idle TLS session 1/${(pinus['tls-idle'].mrate /
+			medians['tls-idle'].mrate).toFixed(1)}`);
+	}
+	if (tls.length > 0) {
+		out.push('');
+		out.push(`shaddock / Pinus over TLS (issue 11's targets: at least 3× the full ` +
+			`handshakes per server CPU-second, at most 1/4 of the memory per idle session): ` +
+			`${tls.join(', ')}.`);
 	}
 	if (notes.length > 0) {
 		out.push('');

@@ -1107,8 +1107,12 @@ lg_conn_tls(struct lg_thread *t, struct lg_conn *c)
 
 	ERR_clear_error();
 	if ((r = SSL_do_handshake(c->ssl)) == 1) {
-		if (SSL_session_reused(c->ssl) && lg_measuring(t)) {
-			t->stats.tls_resumed++;
+		if (lg_measuring(t)) {
+			if (SSL_session_reused(c->ssl)) {
+				t->stats.tls_resumed++;
+			} else {
+				t->stats.tls_full++;
+			}
 		}
 		lg_conn_start(t, c);
 		return;

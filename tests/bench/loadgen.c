@@ -666,6 +666,7 @@ lg_stats_add(struct lg_stats *into, const struct lg_stats *s)
 	into->bytes_in += s->bytes_in;
 	into->bytes_out += s->bytes_out;
 	into->tls_resumed += s->tls_resumed;
+	into->tls_full += s->tls_full;
 }
 
 /*
@@ -873,7 +874,8 @@ lg_run(const struct lg_opts *o)
 		    o->npids);
 	}
 	if (o->tls != NULL) {
-		printf(" tls_resumed=%" PRIu64, r->stats.tls_resumed);
+		printf(" tls_resumed=%" PRIu64 " tls_full=%" PRIu64,
+		    r->stats.tls_resumed, r->stats.tls_full);
 	}
 	printf(" hb_sent=%" PRIu64 " hb_recv=%" PRIu64 "\n", r->stats.hb_sent,
 	    r->stats.hb_recv);

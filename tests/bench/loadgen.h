@@ -168,6 +168,7 @@ struct lg_stats {
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
 	uint64_t	 tls_resumed;	/* TLS handshakes that resumed */
+	uint64_t	 tls_full;	/* TLS handshakes that did not */
 };
 
 /* State shared by the main thread and the loops. */

@@ -40,8 +40,8 @@ const CLIENT_BOUND = 90;	// % of a core: the client is the limit
 // Issue 12's cluster rows (scripts/bench run_cluster, tests/bench/cluster/
 // cluster-bench.mjs): a Pinus cluster with shaddock or the Pinus connector
 // as its connector tier. Their result lines carry the loadgen's keys plus
-// cluster_scenario, connector, backend_cpu_s, members, rate, pub_inflight
-// and connector_cpu_us_per_request / _per_push.
+// cluster_scenario, connector, backend_cpu_s, connector_sys_share, members,
+// rate, pub_inflight and connector_cpu_us_per_request / _per_push.
 const CLUSTER_SCENARIOS = {
 	'forward': 'forward: client → connector → Pinus backend (echo) and back',
 	'backend-push': 'backend push: a Pinus backend pushes to one channel',
@@ -125,6 +125,8 @@ function clusterTable(runs, meta, notes) {
 				connPct: get((r) => (num(r.server_cpu_s) !== undefined && dur(r)
 					? 100 * num(r.server_cpu_s) / dur(r) : undefined)),
 				backend: get((r) => num(r.backend_cpu_s)),
+				sys: get((r) => (num(r.connector_sys_share) !== undefined
+					? 100 * num(r.connector_sys_share) : undefined)),
 				cli: get((r) => (num(r.client_cpu_s) !== undefined && dur(r)
 					? 100 * num(r.client_cpu_s) / dur(r) : undefined)),
 				published: get((r) => num(r.published)),
@@ -181,6 +183,8 @@ function clusterTable(runs, meta, notes) {
 			...cells((st) => (median(st.conn) === undefined ? '—'
 				: `${median(st.conn).toFixed(2)} s (${pct(median(st.connPct))})`)),
 			...blank()]);
+		rows.push(['', 'connector CPU spent in the kernel (whole run)',
+			...cells((st) => pct(median(st.sys))), ...blank()]);
 		rows.push(['', 'backend CPU time per run (warm-up included)',
 			...cells((st) => (median(st.backend) === undefined ? '—'
 				: `${median(st.backend).toFixed(2)} s`)),

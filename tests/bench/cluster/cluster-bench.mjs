@@ -16,8 +16,8 @@
 //
 // It prints one JSON line per run (--format kv: one key=value line, for scripts/bench) with the
 // loadgen's result line parsed, the connector tier's CPU seconds over the measured window
-// (loadgen --pids), the backend's CPU seconds over the whole loadgen run, and the connector CPU
-// seconds per forwarded request / per delivered push. scripts/bench runs it once per connector
+// (loadgen --pids), the backend's CPU seconds and the connector's system-time share over the
+// whole loadgen run, and the connector CPU seconds per forwarded request / per delivered push. scripts/bench runs it once per connector
 // and round and puts the rows side by side (tests/bench/README.md).
 //
 // Usage: node tests/bench/cluster/cluster-bench.mjs [--connector pinus|pomelo|shaddock]
@@ -134,20 +134,21 @@ function withDescendants(pids) {
 	return [...seen];
 }
 
-// utime + stime of a process and its descendants, in seconds.
-function cpuSeconds(pids) {
+// utime and stime of processes and their descendants, in seconds: {user, sys}.
+function cpuTimes(pids) {
 	const tick = 100;
-	let total = 0;
+	const t = { user: 0, sys: 0 };
 	for (const pid of withDescendants(pids)) {
 		try {
 			const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
 			const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-			total += (Number(f[11]) + Number(f[12])) / tick;
+			t.user += Number(f[11]) / tick;
+			t.sys += Number(f[12]) / tick;
 		} catch {
 			/* gone */
 		}
 	}
-	return total;
+	return t;
 }
 
 // Pins the pids, every thread of each (-a), and their descendants (shaddockd's workers were
@@ -178,16 +179,23 @@ async function loadgen(o, args, { connectorPids, backendPid }) {
 	const cmd = [o.loadgen, '-H', '127.0.0.1', '--pids', connectorPids.join(','), '--children',
 		'-d', String(o.duration), '-w', String(o.warmup), ...args];
 	const pinCmd = o.pin ? ['taskset', '-c', '1'] : [];
-	const backend0 = cpuSeconds([backendPid]);
+	const backend0 = cpuTimes([backendPid]);
+	const conn0 = cpuTimes(connectorPids);
 	const r = await run(pinCmd[0] ?? cmd[0], [...pinCmd.slice(1), ...(pinCmd.length ? cmd : cmd.slice(1))],
 		{ timeout: (o.duration + o.warmup + 120) * 1000 });
-	const backend = cpuSeconds([backendPid]) - backend0;
+	const b1 = cpuTimes([backendPid]);
+	const backend = b1.user + b1.sys - backend0.user - backend0.sys;
+	// The connector's kernel share over the whole run (the loadgen times the window).
+	const c1 = cpuTimes(connectorPids);
+	const cu = c1.user - conn0.user;
+	const cs = c1.sys - conn0.sys;
 	const line = r.stdout.trim().split('\n').pop() ?? '';
 	if (o.format === 'kv') {
 		// the loadgen's notes (why a response was wrong, say) and summary, for the log
 		process.stderr.write(`${cmd.join(' ')}\n${r.stderr.trim().split('\n').slice(-20).join('\n')}\n`);
 	}
 	return { exit: r.code, result: parseLine(line), backend_cpu_s: Number(backend.toFixed(2)),
+		connector_sys_share: cu + cs > 0 ? Number((cs / (cu + cs)).toFixed(3)) : null,
 		stderr: r.stderr.trim().split('\n').slice(-3).join(' | '), command: cmd.join(' ') };
 }
 

@@ -74,8 +74,8 @@ function clusterTable(runs, meta, notes) {
 	out.push('Connector tier of a Pinus cluster (issue 12): the cluster tests\' game ' +
 		'(tests/cluster/app-pinus: master, gate, one `game` backend, each a Node process) ' +
 		'with shaddock or the Pinus connector in front of the same backend, a fresh cluster ' +
-		'per run (tests/bench/cluster/cluster-bench.mjs), every server process on the ' +
-		'servers\' CPU. Connector CPU counts the connector tier only (shaddock: master and ' +
+		'per run (tests/bench/cluster/cluster-bench.mjs), every process of the cluster pinned ' +
+		'as the Pinning line says. Connector CPU counts the connector tier only (shaddock: master and ' +
 		'workers; Pinus: the connector process) over the measured window; backend CPU is ' +
 		'the game server over the whole run, warm-up and joins included.');
 	if (servers.includes('baseline') && !plainBaseline) {

@@ -9,6 +9,8 @@
 // and work per CPU-second, the client's CPU use (to show when the load
 // generator, not the server, is the limit), and the ratios of shaddock to
 // the others (shaddock against a baseline build of itself when one ran).
+// The cluster rows (forward, backend-push: issue 12) get a table of their
+// own below it (clusterTable).
 // Usage: bench-table.js RESULTS [META]
 'use strict';
 
@@ -65,6 +67,182 @@ function notResumed(r) {
 		return num(r.tls_full) !== 0;
 	}
 	return !(Math.abs(num(r.tls_resumed) - num(r.handshakes)) <= num(r.conns));
+}
+
+// Issue 12's cluster rows (scripts/bench run_cluster, tests/bench/cluster/
+// cluster-bench.mjs): a Pinus cluster with shaddock or the Pinus connector
+// as its connector tier. Their result lines carry the loadgen's keys plus
+// cluster_scenario, connector, backend_cpu_s, connector_sys_share, members,
+// rate, pub_inflight and connector_cpu_us_per_request / _per_push.
+const CLUSTER_SCENARIOS = {
+	'forward': 'forward: client → connector → Pinus backend (echo) and back',
+	'backend-push': 'backend push: a Pinus backend pushes to one channel',
+};
+const CLUSTER_SERVERS = ['shaddock', 'baseline', 'pinus'];
+const CLUSTER_TARGET = 5;	// issue 12: 5× fewer connector CPU-seconds
+
+// CPU-µs with 3 significant digits.
+function cpuUs(v) {
+	if (v === undefined) {
+		return '—';
+	}
+	return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} µs`;
+}
+
+// The cluster rows' own table (empty when none ran); <notes> gets the
+// runs that counted errors or gave no result.
+function clusterTable(runs, meta, notes) {
+	const mine = runs.filter((r) => r.scen in CLUSTER_SCENARIOS);
+	if (mine.length === 0) {
+		return [];
+	}
+	const servers = CLUSTER_SERVERS.filter((s) => mine.some((r) => r.server === s));
+	const others = servers.filter((s) => s !== 'shaddock');
+	const name = (s) => (s === 'pinus' ? `Pinus ${meta.cluster_pinus || '1.7.4'} connector`
+		: SERVERS[s] || s);
+	const out = [''];
+	const plainBaseline = runs.some((r) => r.server === 'baseline' &&
+		!(r.scen in CLUSTER_SCENARIOS));
+	out.push('Connector tier of a Pinus cluster (issue 12): the cluster tests\' game ' +
+		'(tests/cluster/app-pinus: master, gate, one `game` backend, each a Node process) ' +
+		'with shaddock or the Pinus connector in front of the same backend, a fresh cluster ' +
+		'per run (tests/bench/cluster/cluster-bench.mjs), every process of the cluster pinned ' +
+		'as the Pinning line says. Connector CPU counts the connector tier only (shaddock: master and ' +
+		'workers; Pinus: the connector process) over the measured window; backend CPU is ' +
+		'the game server over the whole run, warm-up and joins included.');
+	if (servers.includes('baseline') && !plainBaseline) {
+		out.push(`shaddock: ${meta.shaddock_build || '?'}; baseline: ` +
+			`${meta.baseline_build || '?'}.`);
+	}
+	for (const k of Object.keys(CLUSTER_SCENARIOS)) {
+		if (meta[`cluster_args_${k}`]) {
+			out.push(`${k}: cluster-bench.mjs ${meta[`cluster_args_${k}`]}.`);
+		}
+	}
+	if (meta.cluster_note) {
+		out.push(`Note: ${meta.cluster_note}.`);
+	}
+	out.push('');
+	const head = ['scenario', 'metric', ...servers.map(name)];
+	if (servers.includes('shaddock')) {
+		head.push(...others.map((s) => `shaddock / ${name(s)}`));
+	}
+	out.push(`| ${head.join(' | ')} |`);
+	out.push(`|${head.map(() => '---').join('|')}|`);
+
+	const target = [];
+	for (const scen of Object.keys(CLUSTER_SCENARIOS)) {
+		const rs = mine.filter((r) => r.scen === scen);
+		if (rs.length === 0) {
+			continue;
+		}
+		const push = scen === 'backend-push';
+		const stat = {};
+		for (const s of servers) {
+			const sr = rs.filter((r) => r.server === s);
+			const ok = sr.filter((r) => r.cluster_failed === undefined);
+			const get = (f) => ok.map(f);
+			const dur = (r) => num(r.duration_s);
+			const st = {
+				n: sr.length,
+				failed: sr.filter((r) => r.rc !== '0').length,
+				nostart: sr.length - ok.length,
+				errors: ok.reduce((a, r) => a + (num(r.errors) || 0) + (num(r.lost) || 0), 0),
+				rate: get((r) => num(push ? r.pushes_per_s : r.rps)),
+				p50: get((r) => num(r.p50_us)),
+				p99: get((r) => num(r.p99_us)),
+				unit: get((r) => num(push ? r.connector_cpu_us_per_push
+					: r.connector_cpu_us_per_request)),
+				conn: get((r) => num(r.server_cpu_s)),
+				connPct: get((r) => (num(r.server_cpu_s) !== undefined && dur(r)
+					? 100 * num(r.server_cpu_s) / dur(r) : undefined)),
+				backend: get((r) => num(r.backend_cpu_s)),
+				sys: get((r) => (num(r.connector_sys_share) !== undefined
+					? 100 * num(r.connector_sys_share) : undefined)),
+				cli: get((r) => (num(r.client_cpu_s) !== undefined && dur(r)
+					? 100 * num(r.client_cpu_s) / dur(r) : undefined)),
+				published: get((r) => num(r.published)),
+				offered: get((r) => (num(r.rate) !== undefined && dur(r)
+					? num(r.rate) * dur(r) : undefined)),
+			};
+			st.mrate = median(st.rate);
+			st.munit = median(st.unit);
+			st.bad = st.errors > 0 || st.failed > 0;
+			stat[s] = st;
+			if (st.bad) {
+				notes.push(`${name(s)}, ${scen}: ${st.errors} errors or lost sessions, ` +
+					`${st.failed} of ${st.n} runs did not exit 0` +
+					(st.nostart ? `, ${st.nostart} gave no result (the cluster or the ` +
+					'run failed: see cluster/*.err in the run directory)' : '') + '.');
+			}
+		}
+		const withRange = (st, a, m, fmt) => {
+			const r = range(a);
+			if (m === undefined) {
+				return st.n > 0 ? 'no result (!)' : '—';
+			}
+			return `${fmt(m)}${st.bad ? ' (!)' : ''} [${fmt(r[0])}–${fmt(r[1])}]`;
+		};
+		const ratios = (f) => (servers.includes('shaddock')
+			? others.map((s) => ratio(f(stat.shaddock), f(stat[s]))) : []);
+		const blank = () => ratios(() => undefined).map(() => '');
+		const cells = (f) => servers.map((s) => f(stat[s]));
+		const rows = [];
+		const title = push ? `${CLUSTER_SCENARIOS[scen]}, ${median(rs.map((r) => num(r.members))) ?? '?'} ` +
+			`members, ${median(rs.map((r) => num(r.rate))) ?? '?'} publishes/s (≤ ` +
+			`${median(rs.map((r) => num(r.pub_inflight))) ?? '?'} in flight), TCP`
+			: `${CLUSTER_SCENARIOS[scen]}, TCP, ${median(rs.map((r) => num(r.conns))) ?? '?'} ` +
+			`sessions × ${median(rs.map((r) => num(r.inflight))) ?? '?'} in flight`;
+		rows.push([title, push ? 'pushes/s delivered' : 'requests/s end to end',
+			...cells((st) => withRange(st, st.rate, st.mrate, si)),
+			...ratios((st) => st.mrate)]);
+		if (push) {
+			rows.push(['', 'publishes made / offered (the publisher\'s limit)',
+				...cells((st) => {
+					const p = median(st.published);
+					const o = median(st.offered);
+					return p === undefined || o === undefined ? '—'
+						: `${p.toFixed(0)} / ${o.toFixed(0)} (${pct(100 * p / o)})`;
+				}),
+				...blank()]);
+		}
+		rows.push(['', push ? 'latency p50 / p99 (publish to push)' : 'latency p50 / p99',
+			...cells((st) => `${us(median(st.p50))} / ${us(median(st.p99))}`), ...blank()]);
+		rows.push(['', `connector CPU per ${push ? 'delivered push' : 'forwarded request'}`,
+			...cells((st) => withRange(st, st.unit, st.munit, cpuUs)),
+			...ratios((st) => st.munit)]);
+		rows.push(['', 'connector CPU time per run (share of one core)',
+			...cells((st) => (median(st.conn) === undefined ? '—'
+				: `${median(st.conn).toFixed(2)} s (${pct(median(st.connPct))})`)),
+			...blank()]);
+		rows.push(['', 'connector CPU spent in the kernel (whole run)',
+			...cells((st) => pct(median(st.sys))), ...blank()]);
+		rows.push(['', 'backend CPU time per run (warm-up included)',
+			...cells((st) => (median(st.backend) === undefined ? '—'
+				: `${median(st.backend).toFixed(2)} s`)),
+			...blank()]);
+		rows.push(['', 'load generator CPU (of one core)',
+			...cells((st) => {
+				const c = median(st.cli);
+				return c !== undefined && c >= CLIENT_BOUND ? `${pct(c)} (client-bound)` : pct(c);
+			}),
+			...blank()]);
+		for (const r of rows) {
+			out.push(`| ${r.join(' | ')} |`);
+		}
+		if (stat.shaddock && stat.pinus && stat.shaddock.munit > 0 &&
+		    stat.pinus.munit !== undefined) {
+			const x = stat.pinus.munit / stat.shaddock.munit;
+			target.push(`${scen} ${x.toFixed(1)}× (${x >= CLUSTER_TARGET ? 'met' : 'not met'})`);
+		}
+	}
+	if (target.length > 0) {
+		out.push('');
+		out.push(`Issue 12's target, at least ${CLUSTER_TARGET}× fewer connector CPU-seconds per ` +
+			`unit of work than the Pinus connector (Pinus / shaddock, medians): ` +
+			`${target.join('; ')}.`);
+	}
+	return out;
 }
 
 function parse(line) {
@@ -163,6 +341,9 @@ function main() {
 	const by = new Map();
 	const seen = new Set();
 	for (const r of runs) {
+		if (r.scen in CLUSTER_SCENARIOS) {
+			continue;
+		}
 		if (!by.has(r.scen)) {
 			by.set(r.scen, new Map());
 		}
@@ -216,6 +397,7 @@ function main() {
 		head.push(...others.filter((s) => s !== 'limit' && servers.includes('limit'))
 			.map((s) => `${SERVERS[s]} / limit`));
 	}
+	const tableAt = out.length;
 	out.push(`| ${head.join(' | ')} |`);
 	out.push(`|${head.map(() => '---').join('|')}|`);
 
@@ -352,6 +534,10 @@ function main() {
 			pinus[scen] = stat.pinus;
 		}
 	}
+	if (by.size === 0) {
+		out.splice(tableAt - 1, 3);	/* only cluster rows ran */
+	}
+	out.push(...clusterTable(runs, meta, notes));
 	// Protobuf bodies against the JSON row of the same scenario.
 	if (medians['req-pb-1'] && medians['req-tcp-1']) {
 		const pb = medians['req-pb-1'];

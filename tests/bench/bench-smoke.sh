@@ -24,10 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "not ok - $*"
-	fails=$((fails + 1))
-}
+# shellcheck source=tests/bench/smoke-lib.sh
+. "$(dirname "$0")/smoke-lib.sh"
 
 # Starts the responder on the first free port; sets port and rs_pid.
 for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -48,47 +46,6 @@ if [ -z "$rs_pid" ]; then
 	exit 1
 fi
 
-# run NAME WANT_RC CHECK... -- ARGS: runs the load generator, checks its
-# exit status and that the result line has each key=value (or key>0).
-run() {
-	local name=$1 want=$2 line rc k v got
-	shift 2
-	local checks=()
-	while [ "$1" != "--" ]; do
-		checks+=("$1")
-		shift
-	done
-	shift
-	timeout 60 "$lg" -P "$port" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	line=$(tail -n 1 "$tmp/out")
-	if [ "$rc" != "$want" ]; then
-		fail "$name: exit status $rc, wanted $want: $line $(head -c 300 "$tmp/err")"
-		return
-	fi
-	for c in "${checks[@]}"; do
-		case $c in
-		*'>0')
-			k=${c%>0}
-			got=$(printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$k=//p")
-			if ! awk -v g="$got" 'BEGIN { exit !(g + 0 > 0) }'; then
-				fail "$name: $k=$got, wanted > 0: $line"
-				return
-			fi
-			;;
-		*)
-			k=${c%%=*}
-			v=${c#*=}
-			got=$(printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$k=//p")
-			if [ "$got" != "$v" ]; then
-				fail "$name: $k=$got, wanted $v: $line"
-				return
-			fi
-			;;
-		esac
-	done
-	echo "ok - $name"
-}
 
 short=(-d 1 -w 0.2)
 run "req tcp" 0 scenario=req errors=0 'rps>0' 'requests>0' 'server_cpu_s>0' \

@@ -27,10 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "not ok - $*"
-	fails=$((fails + 1))
-}
+# shellcheck source=tests/bench/smoke-lib.sh
+. "$(dirname "$0")/smoke-lib.sh"
 
 if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
@@ -75,62 +73,28 @@ if [ -z "$sd_pid" ]; then
 fi
 sleep 0.3
 
-# run NAME CHECK... -- ARGS: a load generator run that must exit 0 with
-# each key=value (or key>0) in its result line.
-run() {
-	local name=$1 line rc k v got
+# tls_run NAME CHECK... -- ARGS: a load generator run that must exit 0
+# with no error and each key=value (or key>0) in its result line.
+tls_run() {
+	local name=$1
 	shift
-	local checks=()
-	while [ "$1" != "--" ]; do
-		checks+=("$1")
-		shift
-	done
-	shift
-	timeout 60 "$lg" -P "$port" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	line=$(tail -n 1 "$tmp/out")
-	if [ "$rc" != 0 ]; then
-		fail "$name: exit status $rc: $line $(head -c 300 "$tmp/err")"
-		return
-	fi
-	for c in errors=0 "${checks[@]}"; do
-		case $c in
-		*'>0')
-			k=${c%>0}
-			got=$(printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$k=//p")
-			if ! awk -v g="$got" 'BEGIN { exit !(g + 0 > 0) }'; then
-				fail "$name: $k=$got, wanted > 0: $line"
-				return
-			fi
-			;;
-		*)
-			k=${c%%=*}
-			v=${c#*=}
-			got=$(printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$k=//p")
-			if [ "$got" != "$v" ]; then
-				fail "$name: $k=$got, wanted $v: $line"
-				return
-			fi
-			;;
-		esac
-	done
-	echo "ok - $name"
+	run "$name" 0 errors=0 "$@"
 }
 
 short=(-d 1 -w 0.2)
-run "req over TLS" tls=any 'rps>0' tls_resumed=0 -- --tls -c 20 -p 2 \
+tls_run "req over TLS" tls=any 'rps>0' tls_resumed=0 -- --tls -c 20 -p 2 \
 	"${short[@]}"
-run "req over wss" transport=ws 'rps>0' -- --tls -t ws -c 20 "${short[@]}"
-run "req plain on the same port" 'rps>0' -- -c 20 "${short[@]}"
-run "TLS handshakes, full" 'hps>0' tls_resumed=0 'tls_full>0' -- --tls \
+tls_run "req over wss" transport=ws 'rps>0' -- --tls -t ws -c 20 "${short[@]}"
+tls_run "req plain on the same port" 'rps>0' -- -c 20 "${short[@]}"
+tls_run "TLS handshakes, full" 'hps>0' tls_resumed=0 'tls_full>0' -- --tls \
 	-s handshake -c 4 "${short[@]}"
 # After the warm-up every TLS handshake resumes: none is full (scripts/bench
 # rejects a resumed run with tls_full > 0).
-run "TLS handshakes, resumed" 'hps>0' 'tls_resumed>0' tls_full=0 \
+tls_run "TLS handshakes, resumed" 'hps>0' 'tls_resumed>0' tls_full=0 \
 	tls_resume=1 -- --tls-resume -s handshake -c 4 "${short[@]}"
-run "TLS 1.2 handshakes, resumed" tls=1.2 'tls_resumed>0' tls_full=0 -- \
+tls_run "TLS 1.2 handshakes, resumed" tls=1.2 'tls_resumed>0' tls_full=0 -- \
 	--tls-version 1.2 --tls-resume -s handshake -c 4 "${short[@]}"
-run "idle TLS sessions" sessions=200 lost=0 'rss_per_session_b>0' -- \
+tls_run "idle TLS sessions" sessions=200 lost=0 'rss_per_session_b>0' -- \
 	--tls -s idle -c 200 -d 0.5 -w 0.2 --pids "$sd_pid" --children
 
 if [ "$fails" -gt 0 ]; then

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "common/ipc.h"
 #include "common/log.h"
@@ -64,6 +65,11 @@ static struct side		 to_master, to_worker;
 static struct child		*kids[2];
 static int			 kid_peer[2];
 static uint64_t			 next_tag;
+/* The type of the request each recent tag was sent with. */
+static struct {
+	uint64_t	 tag;
+	uint16_t	 type;
+} sent[256];
 
 /* The stub of a handler that changes the process: reads its struct. */
 static int
@@ -174,6 +180,14 @@ setup(void)
 	channel_init();
 }
 
+/* The type of the request tagged <tag>, or 0 when it is not known. */
+static uint16_t
+sent_type(uint64_t tag)
+{
+	return sent[tag % nitems(sent)].tag == tag ?
+	    sent[tag % nitems(sent)].type : 0;
+}
+
 /* Checks what a handler sent back on <fd>: every message must decode. */
 static void
 drain(int fd, bool from_worker)
@@ -183,6 +197,7 @@ drain(int fd, bool from_worker)
 	struct ipc_joined	 j;
 	struct ipc_push		 push;
 	struct ipc_hdr		 h;
+	json_t			*js;
 	const char		*uid;
 	size_t			 off, ulen;
 	int			 n, rfd;
@@ -208,8 +223,8 @@ drain(int fd, bool from_worker)
 			while (ipc_joined_next(&j, &uid, &ulen)) {
 				;
 			}
-		} else if (h.type == IPC_REPLY && h.len != sizeof(struct
-		    ipc_count)) {
+		} else if (h.type == IPC_REPLY && sent_type(h.tag) ==
+		    IPC_SESSIONS) {
 			/* A session list (of no session: nothing to read). */
 			off = 0;
 			while ((n = ipc_session_next(buf, h.len, &off, &v)) ==
@@ -217,6 +232,15 @@ drain(int fd, bool from_worker)
 				;
 			}
 			CHECK(n == 0);
+		} else if (h.type == IPC_REPLY && sent_type(h.tag) ==
+		    IPC_CLUSTER_SHOW) {
+			/* This worker's part of show cluster: one JSON value. */
+			js = json_loadb((const char *)buf, h.len, 0, NULL);
+			CHECK(json_is_object(js));
+			json_decref(js);
+		} else if (h.type == IPC_REPLY) {
+			/* Kick and broadcast: a count. */
+			CHECK(h.len == sizeof(struct ipc_count));
 		} else if (h.type == IPC_CH_DELIVER) {
 			CHECK(ipc_push_decode(buf, h.len, &push) == 0);
 		}
@@ -240,6 +264,8 @@ deliver_packet(struct side *s, uint16_t type, uint8_t flags,
 		h.len = len > 0 && (p[0] & 1) ? h.len + 1 : h.len - 1;
 	}
 	h.tag = flags & 1 ? ++next_tag : 0;
+	sent[h.tag % nitems(sent)].tag = h.tag;
+	sent[h.tag % nitems(sent)].type = type;
 	h.flags = flags & 8 ? IPC_F_MEMFD : 0;
 	memset(&mh, 0, sizeof mh);
 	iov[0].iov_base = &h;

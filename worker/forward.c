@@ -37,9 +37,13 @@ struct forward_ctx {
 json_t *
 forward_export(const struct session *s)
 {
-	return rpc_msg_session_export(s->id, cluster_self_id(),
-	    s->uid != NULL ? json_string(s->uid) : json_null(),
+	json_t	*uid, *o;
+
+	uid = s->uid != NULL ? json_string(s->uid) : json_null();
+	o = rpc_msg_session_export(s->id, cluster_self_id(), uid,
 	    s->settings);
+	json_decref(uid);
+	return o;
 }
 
 static void

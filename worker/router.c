@@ -4,7 +4,7 @@
 /*
  * The route table: "serverType.handler.method" to a C handler. Each app
  * declares its routes in a static table and adds it at start; the routes
- * are then sorted once and searched with bsearch. Their sorted names are
+ * are then sorted once and found by binary search. Their sorted names are
  * also the dictionary's built-in routes, in the order Pomelo numbers its
  * handler routes.
  */
@@ -62,7 +62,10 @@ router_sort(void)
 	if (sorted) {
 		return;
 	}
-	qsort(routes, n_routes, sizeof *routes, route_cmp);
+	if (n_routes > 0) {
+		/* No built-in app: no table at all (qsort wants one). */
+		qsort(routes, n_routes, sizeof *routes, route_cmp);
+	}
 	free(names);
 	names = xcalloc(n_routes + 1, sizeof *names);
 	for (i = 0; i < n_routes; i++) {

@@ -390,6 +390,8 @@ export class Cluster {
 			sections: this.shaddockSections(o),
 			readyTimeout: 15000,
 		});
+		// stop() stops it, after the Node servers are killed (see stopAll()).
+		this.daemon.ownedElsewhere = true;
 		return this.daemon;
 	}
 
@@ -567,14 +569,18 @@ export class Cluster {
 		return info;
 	}
 
-	// Kills every process by pid, stops shaddockd, removes the folder (kept with KEEP=1).
+	// Kills every process by pid, stops shaddockd, removes the folder (kept with KEEP=1). Throws,
+	// after all of that, what shaddockd's stop threw (a sanitizer report in its log).
 	async stop() {
 		if (this.stopped) {
 			return;
 		}
 		this.stopped = true;
+		let daemonError = null;
 		if (this.daemon) {
-			await this.daemon.stop().catch(() => {});
+			await this.daemon.stop().catch((err) => {
+				daemonError = err;
+			});
 		}
 		for (const p of this.procs.values()) {
 			if (!p.exit) {
@@ -592,6 +598,9 @@ export class Cluster {
 		} else if (this.dir) {
 			fs.rmSync(this.dir, { recursive: true, force: true });
 		}
+		if (daemonError) {
+			throw daemonError;
+		}
 	}
 }
 
@@ -603,7 +612,9 @@ export async function startCluster(opts = {}) {
 	} catch (err) {
 		const logs = c.dir ? [...c.procs.keys()].map((id) => `--- ${id}:\n${c.logTail(id, 15)}`)
 			.join('\n') : '';
-		await c.stop();
+		await c.stop().catch((e) => {
+			err.message += `\n${e.message}`;
+		});
 		err.message += logs ? `\n${logs}` : '';
 		throw err;
 	}

@@ -65,8 +65,10 @@ process.on('exit', () => {
 });
 
 // Stops every daemon not stopped yet, each even when another one fails; throws the failures
-// (sanitizer reports) together.
-export async function stopAll(daemons = [...live]) {
+// (sanitizer reports) together. By default it leaves out the daemons a harness stops itself
+// (ownedElsewhere: the cluster tests' Cluster.stop(), whose hook must kill its Node servers
+// whatever the daemon's stop throws, or they would keep the test file from ending).
+export async function stopAll(daemons = [...live].filter((d) => !d.ownedElsewhere)) {
 	const errors = [];
 	for (const d of daemons) {
 		try {

@@ -551,7 +551,10 @@ admin_render(const json_t *value, const char *error, bool json,
 	} else if (json_is_object(value) && json_object_size(value) == 0) {
 		evbuffer_add_printf(b, "(none)\n");
 	} else if (json_is_object(value)) {
-		/* "name: value" lines; a list of records as a table after. */
+		/*
+		 * "name: value" lines; a list of records as a table after,
+		 * under "name:" (no empty line: that ends the answer).
+		 */
 		json_object_foreach((json_t *)value, key, v) {
 			if (admin_is_records(v)) {
 				continue;
@@ -565,7 +568,6 @@ admin_render(const json_t *value, const char *error, bool json,
 			if (!admin_is_records(v)) {
 				continue;
 			}
-			evbuffer_add(b, "\n", 1);
 			admin_render_string(b, key, strlen(key));
 			evbuffer_add(b, ":\n", 2);
 			admin_render_table(b, v);

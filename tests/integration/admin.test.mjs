@@ -248,6 +248,10 @@ test('help comes from the server\'s table: every command, usage and description;
 	for (const u of usages.filter((x) => !/[A-Z]/.test(x) && x !== 'reload')) {
 		assert.doesNotMatch(await d.admin(u), /^error: /, u);
 		assert.equal((await d.adminJson(u)).error, undefined, u);
+		// The only empty line is the one that ends the answer (a table
+		// after "name: value" lines too), else a reader stops early.
+		const raw = await rawExchange(d.sock, `${u}\n`);
+		assert.equal(raw.indexOf('\n\n'), raw.length - 2, `${u}: ${JSON.stringify(raw)}`);
 	}
 	// The text form: a header, then one row per command, aligned.
 	const text = await d.admin('help');

@@ -334,10 +334,13 @@ void
 jsval_buf_add_uint(struct jsval_buf *b, uint64_t v)
 {
 	char	 tmp[24];
-	int	 n;
+	size_t	 i = sizeof tmp;
 
-	n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-	jsval_buf_add(b, tmp, (size_t)n);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	jsval_buf_add(b, tmp + i, sizeof tmp - i);
 }
 
 void

@@ -379,6 +379,148 @@ rpc_msg_forward_result(const json_t *resp, bool *ret_failed)
 	return out;
 }
 
+bool
+rpc_msg_scan_start(struct rpc_msg_scan *sc, const void *payload, size_t len)
+{
+	const char	*p = payload;
+	size_t		 i = 0;
+
+	if (!jscan_plain(p, len)) {
+		return false;
+	}
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+	    p[i] == '\r')) {
+		i++;
+	}
+	while (len > i && (p[len - 1] == ' ' || p[len - 1] == '\t' ||
+	    p[len - 1] == '\n' || p[len - 1] == '\r')) {
+		len--;
+	}
+	sc->batch = jscan_enter(&sc->it, p + i, len - i, '[');
+	sc->single = NULL;
+	sc->single_len = 0;
+	if (!sc->batch) {
+		if (len - i < 2 || p[i] != '{') {
+			return false;
+		}
+		sc->single = p + i;
+		sc->single_len = len - i;
+	}
+	return true;
+}
+
+/* A plain integer from 0 to 2^53, the only ids read in place. */
+static bool
+rpc_msg_scan_id(const char *v, size_t len, uint64_t *ret)
+{
+	uint64_t	 n = 0;
+	size_t		 i;
+
+	if (len == 0 || len > 16 || (len > 1 && v[0] == '0')) {
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9') {
+			return false;
+		}
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (n > JSVAL_SAFE_MAX) {
+		return false;
+	}
+	*ret = n;
+	return true;
+}
+
+int
+rpc_msg_scan_next(struct rpc_msg_scan *sc, struct rpc_response_text *ret,
+    const char **ret_item, size_t *ret_item_len)
+{
+	struct jscan_iter	 obj;
+	struct rpc_response_text r = { 0 };
+	const char		*item, *key, *v, *id = NULL;
+	size_t			 len, key_len, v_len, id_len = 0;
+
+	if (sc->batch) {
+		if (!jscan_element(&sc->it, &item, &len)) {
+			return 0;
+		}
+	} else {
+		if (sc->single == NULL) {
+			return 0;
+		}
+		item = sc->single;
+		len = sc->single_len;
+		sc->single = NULL;
+	}
+	*ret_item = item;
+	*ret_item_len = len;
+	if (!jscan_enter(&obj, item, len, '{')) {
+		return 2;
+	}
+	/* The last of a repeated key counts, as in JSON.parse. */
+	while (jscan_member(&obj, &key, &key_len, &v, &v_len)) {
+		if (memchr(key, '\\', key_len) != NULL) {
+			return 2;
+		}
+		if (key_len == 2 && memcmp(key, "id", 2) == 0) {
+			id = v;
+			id_len = v_len;
+		} else if (key_len == 4 && memcmp(key, "resp", 4) == 0) {
+			r.resp = v;
+			r.resp_len = v_len;
+		}
+	}
+	if (id == NULL || !rpc_msg_scan_id(id, id_len, &r.id)) {
+		return 2;
+	}
+	if (r.resp != NULL && jscan_is(r.resp, r.resp_len, "null")) {
+		r.resp = NULL;
+		r.resp_len = 0;
+	}
+	if (r.resp != NULL && r.resp[0] != '[') {
+		return 2;
+	}
+	*ret = r;
+	return 1;
+}
+
+bool
+rpc_msg_forward_text(const char *resp, size_t len, const char **ret_body,
+    size_t *ret_len)
+{
+	struct jscan_iter	 it;
+	const char		*err = NULL, *body = NULL, *v;
+	size_t			 err_len = 0, body_len = 0, v_len, n;
+
+	if (resp != NULL) {
+		if (!jscan_enter(&it, resp, len, '[')) {
+			return false;
+		}
+		for (n = 0; n < 2 && jscan_element(&it, &v, &v_len); n++) {
+			if (n == 0) {
+				err = v;
+				err_len = v_len;
+			} else {
+				body = v;
+				body_len = v_len;
+			}
+		}
+	}
+	if (err != NULL && !jscan_is(err, err_len, "null")) {
+		return false;
+	}
+	if (body != NULL && jscan_is(body, body_len, "null")) {
+		body = NULL;
+	}
+	if (body != NULL && body[0] != '{') {
+		return false;
+	}
+	*ret_body = body;
+	*ret_len = body != NULL ? body_len : 0;
+	return true;
+}
+
 char *
 rpc_msg_error_text(const json_t *err)
 {

@@ -11,7 +11,11 @@
  *
  * Parsing: rpc_msg_parse() turns a payload into a jansson tree the caller
  * owns and counts its envelopes; rpc_msg_item() picks one, and the _view
- * functions fill structs whose pointers borrow from that tree. Encoding:
+ * functions fill structs whose pointers borrow from that tree. A mailbox
+ * reads the responses of a plain payload (jscan.h) in place instead,
+ * with rpc_msg_scan_*(), and hands a forwarded request's answer to the
+ * client as the text the backend wrote (rpc_msg_forward_text()).
+ * Encoding:
  * the rpc_msg_encode_* functions return the payload text (the caller
  * frees it) to be sent with mqtt_encode_publish_head() on RPC_MSG_TOPIC.
  * The rpc_msg_resp_* functions build the `resp` arrays of the replies a
@@ -28,6 +32,7 @@
 #include <jansson.h>
 
 #include "common/flavour.h"
+#include "common/jscan.h"
 
 #define RPC_MSG_TOPIC		"rpc"
 
@@ -46,6 +51,21 @@ struct rpc_request {
 struct rpc_response {
 	uint64_t	 id;		/* the request id it answers */
 	json_t		*resp;		/* the callback arguments; NULL: none */
+};
+
+/* One response read in place; pointers borrow the payload. */
+struct rpc_response_text {
+	uint64_t	 id;
+	const char	*resp;		/* the resp array's text; NULL: none */
+	size_t		 resp_len;
+};
+
+/* A walk through the responses of one payload, in place. */
+struct rpc_msg_scan {
+	struct jscan_iter it;
+	const char	*single;	/* the payload when it is one object */
+	size_t		 single_len;
+	bool		 batch;
 };
 
 /* A client message to forward as sys.msgRemote.forwardMessage (§5.1). */
@@ -126,6 +146,25 @@ int	 rpc_msg_request_view(json_t *item, struct rpc_request *ret,
  */
 int	 rpc_msg_response_view(json_t *item, struct rpc_response *ret,
 	     char *err, size_t errlen);
+
+/*
+ * Starts reading the responses of <payload> in place. Returns false when
+ * the payload is not plain JSON (jscan.h) or neither an object nor an
+ * array: read it with rpc_msg_parse() then, which decides what it is.
+ */
+bool	 rpc_msg_scan_start(struct rpc_msg_scan *sc, const void *payload,
+	     size_t len);
+
+/*
+ * The next response envelope of the payload: 1 with it in <*ret>, as
+ * rpc_msg_response_view() would read it; 2 when this envelope is one the
+ * view must read (not an object, an escaped key, an id that is not a
+ * plain integer up to 2^53, a resp neither an array nor null; <*ret_item>
+ * and <*ret_item_len> give its text, a plain JSON value); 0 after the last.
+ */
+int	 rpc_msg_scan_next(struct rpc_msg_scan *sc,
+	     struct rpc_response_text *ret, const char **ret_item,
+	     size_t *ret_item_len);
 
 /*
  * A request payload {"id":<id>,"msg":{"namespace":<ns>,["serverType":
@@ -222,6 +261,17 @@ json_t	*rpc_msg_session_export(uint64_t sid, const char *frontend_id,
  * sends nothing for a notify, whatever came back.
  */
 json_t	*rpc_msg_forward_result(const json_t *resp, bool *ret_failed);
+
+/*
+ * rpc_msg_forward_result() on the text of a resp array read in place
+ * (NULL: none), when its answer is the backend's own text: resp[0] absent
+ * or null, and resp[1] an object (sent as it is: <*ret_body>, <*ret_len>
+ * point into <resp>), absent or null (sent as {}: <*ret_body> NULL).
+ * Returns false for anything else: rpc_msg_forward_result() on the parsed
+ * resp answers it then.
+ */
+bool	 rpc_msg_forward_text(const char *resp, size_t len,
+	     const char **ret_body, size_t *ret_len);
 
 /*
  * A one-line description of the error value <err> (resp[0]) for a log:

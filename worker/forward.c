@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jscan.h"
 #include "common/jsval.h"
 #include "common/log.h"
 #include "common/rpc-msg.h"
@@ -47,11 +48,13 @@ forward_export(const struct session *s)
 }
 
 static void
-forward_reply(void *arg, json_t *resp, const char *why)
+forward_reply(void *arg, struct rpc_answer *a, const char *why)
 {
 	struct forward_ctx	*ctx = arg;
 	struct session		*s;
+	const char		*text;
 	json_t			*body;
+	size_t			 len;
 	bool			 failed;
 
 	if (ctx->notify) {
@@ -62,7 +65,7 @@ forward_reply(void *arg, json_t *resp, const char *why)
 		/* The client left: the answer is dropped (§5.3). */
 		goto out;
 	}
-	if (resp == NULL) {
+	if (a == NULL) {
 		worker->stats.cluster_forward_errors++;
 		session_log(s, LOG_LEVEL_INFO, "forwarded request %u failed: "
 		    "%s", ctx->id, why);
@@ -70,7 +73,16 @@ forward_reply(void *arg, json_t *resp, const char *why)
 		    sizeof forward_error - 1);
 		goto out;
 	}
-	body = rpc_msg_forward_result(resp, &failed);
+	if (a->resp == NULL &&
+	    rpc_msg_forward_text(a->text, a->len, &text, &len)) {
+		/*
+		 * The backend's own text of the body: what a Node connector
+		 * sends, JSON.stringify of what it read.
+		 */
+		session_respond(s, ctx->id, text, len);
+		goto out;
+	}
+	body = rpc_msg_forward_result(rpc_answer_resp(a), &failed);
 	if (failed) {
 		worker->stats.cluster_forward_errors++;
 	}
@@ -135,7 +147,13 @@ forward_request(struct session *s, struct request *r)
 	f.compress_route = r->compressed;
 	f.route = route != NULL ? route : r->route;
 	f.route_len = route != NULL ? strlen(route) : r->route_len;
-	f.body_json = request_body(r);
+	if (r->body == NULL && jscan_plain((const char *)r->raw, r->raw_len)) {
+		/* The body goes as the client wrote it, read as it reads. */
+		f.body = (const char *)r->raw;
+		f.body_len = r->raw_len;
+	} else {
+		f.body_json = request_body(r);
+	}
 	f.sid = s->id;
 	f.frontend_id = cluster_self_id();
 	f.uid = s->uid != NULL ? json_string(s->uid) : NULL;
@@ -154,13 +172,17 @@ forward_request(struct session *s, struct request *r)
 }
 
 static void
-forward_hook_reply(void *arg, json_t *resp, const char *why)
+forward_hook_reply(void *arg, struct rpc_answer *a, const char *why)
 {
+	json_t	*resp;
 	char	*err;
 
-	if (resp == NULL) {
+	if (a == NULL) {
 		log_info("cluster: the session_closed remote failed: %s", why);
-	} else if (json_array_size(resp) > 0 &&
+		return;
+	}
+	resp = rpc_answer_resp(a);
+	if (json_array_size(resp) > 0 &&
 	    jsval_truthy(json_array_get(resp, 0))) {
 		err = rpc_msg_error_text(json_array_get(resp, 0));
 		log_info("cluster: the session_closed remote answered an "

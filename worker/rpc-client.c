@@ -36,6 +36,7 @@
 #include <event2/event.h>
 
 #include "common/hmap.h"
+#include "common/jsval.h"
 #include "common/log.h"
 #include "common/mqtt.h"
 #include "common/rpc-msg.h"
@@ -169,12 +170,43 @@ rpc_ping_cb(evutil_socket_t fd, short what, void *arg)
 	mconn_send_short(mb->conn, mqtt_encode_pingreq);
 }
 
-/* One response envelope: its call is answered. */
+/*
+ * The callback arguments of an answer as a value (borrowed from <a>):
+ * read from its text the first time, json_null() for none.
+ */
+json_t *
+rpc_answer_resp(struct rpc_answer *a)
+{
+	if (a->resp == NULL && a->text != NULL &&
+	    jsval_parse(a->text, a->len, &a->resp, NULL, 0) == 0) {
+		a->owned = true;
+	}
+	return a->resp != NULL ? a->resp : json_null();
+}
+
+/* Call <id> of <mb> is answered with <a>. */
+static void
+rpc_mailbox_answer(struct rpc_mailbox *mb, uint64_t id, struct rpc_answer *a)
+{
+	struct rpc_call	*call;
+
+	call = hmap_get(&mb->by_id, (const char *)&id, sizeof id);
+	if (call == NULL) {
+		/* Answered late, after its timeout: ignored. */
+		return;
+	}
+	rpc_call_unlink(mb, call);
+	cluster_latency(mb->srv, now_us() - call->sent_us);
+	call->cb(call->arg, a, NULL);
+	free(call);
+}
+
+/* One response envelope as a value: its call is answered. */
 static void
 rpc_mailbox_response(struct rpc_mailbox *mb, json_t *item)
 {
 	struct rpc_response	 r;
-	struct rpc_call		*call;
+	struct rpc_answer	 a = { 0 };
 	char			 err[128];
 
 	if (rpc_msg_response_view(item, &r, err, sizeof err) != 0) {
@@ -183,21 +215,48 @@ rpc_mailbox_response(struct rpc_mailbox *mb, json_t *item)
 		    err);
 		return;
 	}
-	call = hmap_get(&mb->by_id, (const char *)&r.id, sizeof r.id);
-	if (call == NULL) {
-		/* Answered late, after its timeout: ignored. */
-		return;
+	a.resp = r.resp;
+	rpc_mailbox_answer(mb, r.id, &a);
+}
+
+/*
+ * The responses of a plain payload, read in place: an answer is handed
+ * on as the text the backend wrote, read into values only if its
+ * callback asks. Envelopes of another shape go through jansson.
+ */
+static void
+rpc_mailbox_scan(struct rpc_mailbox *mb, struct rpc_msg_scan *sc)
+{
+	struct rpc_response_text r;
+	struct rpc_answer	 a;
+	const char		*item;
+	size_t			 len;
+	json_t			*v;
+	int			 k;
+
+	while ((k = rpc_msg_scan_next(sc, &r, &item, &len)) != 0) {
+		if (k == 2) {
+			if (jsval_parse(item, len, &v, NULL, 0) == 0) {
+				rpc_mailbox_response(mb, v);
+				json_decref(v);
+			}
+			continue;
+		}
+		memset(&a, 0, sizeof a);
+		a.text = r.resp;
+		a.len = r.resp_len;
+		rpc_mailbox_answer(mb, r.id, &a);
+		if (a.owned) {
+			json_decref(a.resp);
+		}
 	}
-	rpc_call_unlink(mb, call);
-	cluster_latency(mb->srv, now_us() - call->sent_us);
-	call->cb(call->arg, r.resp != NULL ? r.resp : json_null(), NULL);
-	free(call);
 }
 
 static void
 rpc_mailbox_packet(struct mconn *m, const struct mqtt_packet *p, void *arg)
 {
 	struct rpc_mailbox	*mb = arg;
+	struct rpc_msg_scan	 sc;
 	json_t			*root;
 	char			 err[128];
 	int			 n, i;
@@ -221,6 +280,13 @@ rpc_mailbox_packet(struct mconn *m, const struct mqtt_packet *p, void *arg)
 		return;
 	}
 	if (!mqtt_topic_is(p, RPC_MSG_TOPIC)) {
+		return;
+	}
+	if (rpc_msg_scan_start(&sc, p->publish.payload,
+	    p->publish.payload_len)) {
+		mb->pong_ms = now_ms();
+		rpc_mailbox_scan(mb, &sc);
+		rpc_arm_timer(mb);
 		return;
 	}
 	n = rpc_msg_parse(p->publish.payload, p->publish.payload_len, &root,

@@ -427,10 +427,20 @@ void		 cluster_latency(struct cluster_server *srv, uint64_t us);
 
 /* rpc-client.c: calls to backend servers (pomelo-rpc mailboxes, §4) */
 /*
- * The answer to a call: <resp> (borrowed) is the callback arguments the
- * remote sent, or NULL when the call failed, <why> saying how.
+ * The answer to a call: the callback arguments the remote sent, as the
+ * text it wrote when it was read in place (a JSON array, or NULL for
+ * none), and as a value on demand, from rpc_answer_resp().
  */
-typedef void (*rpc_reply_cb)(void *arg, json_t *resp, const char *why);
+struct rpc_answer {
+	const char	*text;
+	size_t		 len;
+	json_t		*resp;		/* read or given; NULL: not yet */
+	bool		 owned;		/* resp was read here, freed after */
+};
+/* <a> (borrowed) is the answer, or NULL when the call failed: <why>. */
+typedef void (*rpc_reply_cb)(void *arg, struct rpc_answer *a,
+    const char *why);
+json_t		*rpc_answer_resp(struct rpc_answer *a);
 int		 rpc_call(struct cluster_server *srv, const char *ns,
 		     const char *service, const char *method, json_t *args,
 		     rpc_reply_cb cb, void *arg);

@@ -9,7 +9,9 @@
  * the way the networking code will use it (views, replies, errors, the
  * route key, server lists), and every reply written is read back: the
  * JSON writer must reproduce the values it was given, as JavaScript
- * compares them (numbers by value).
+ * compares them (numbers by value). A plain payload is also read in
+ * place (jscan.h, rpc_msg_scan_*), which must agree with jansson on
+ * every envelope, id, resp and forwarded body.
  */
 
 #include "config.h"
@@ -23,6 +25,7 @@
 
 #include "common/admin-msg.h"
 #include "common/crc32.h"
+#include "common/jscan.h"
 #include "common/jsval.h"
 #include "common/rpc-msg.h"
 
@@ -171,14 +174,96 @@ fuzz_rpc_item(json_t *item)
 	}
 }
 
+/*
+ * A forwarded request's answer read in place says what the parsed one
+ * says: the body sent as the backend wrote it is the body the jansson
+ * path sends, and no error.
+ */
+static void
+check_forward_text(const char *text, size_t len, const json_t *resp)
+{
+	const char	*body;
+	size_t		 body_len;
+	json_t		*want, *got;
+	bool		 failed;
+
+	if (!rpc_msg_forward_text(text, len, &body, &body_len)) {
+		return;
+	}
+	want = rpc_msg_forward_result(resp, &failed);
+	CHECK(!failed);
+	if (body == NULL) {
+		CHECK(json_is_object(want) && json_object_size(want) == 0);
+	} else {
+		CHECK(jsval_parse(body, body_len, &got, NULL, 0) == 0);
+		CHECK(js_equal(got, want));
+		json_decref(got);
+	}
+	json_decref(want);
+}
+
+/*
+ * The in-place reading of a plain payload (jscan.h) finds the envelopes
+ * jansson finds, with the same ids and resp values, or hands them over.
+ */
+static void
+fuzz_rpc_scan(const uint8_t *data, size_t size, json_t *root, int n)
+{
+	struct rpc_msg_scan	 sc;
+	struct rpc_response_text r;
+	struct rpc_response	 view;
+	const char		*item;
+	size_t			 len;
+	json_t			*resp, *whole;
+	int			 k, i = 0;
+
+	if (!rpc_msg_scan_start(&sc, data, size)) {
+		if (jscan_plain((const char *)data, size)) {
+			/* Plain, but a scalar: not a payload. */
+			CHECK(n < 0);
+		}
+		return;
+	}
+	/* Plain text is text jansson reads, and reads the same way. */
+	CHECK(n >= 0);
+	whole = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
+	CHECK(whole != NULL);
+	json_decref(whole);
+	while ((k = rpc_msg_scan_next(&sc, &r, &item, &len)) != 0) {
+		CHECK(i < n);
+		if (k == 1) {
+			CHECK(rpc_msg_response_view(rpc_msg_item(root,
+			    (size_t)i), &view, NULL, 0) == 0);
+			CHECK(view.id == r.id);
+			if (r.resp == NULL) {
+				CHECK(view.resp == NULL);
+			} else {
+				CHECK(jsval_parse(r.resp, r.resp_len, &resp,
+				    NULL, 0) == 0);
+				CHECK(js_equal(resp, view.resp));
+				json_decref(resp);
+			}
+			check_forward_text(r.resp, r.resp_len, view.resp);
+		} else {
+			CHECK(k == 2);
+			CHECK(jsval_parse(item, len, &resp, NULL, 0) == 0);
+			CHECK(js_equal(resp, rpc_msg_item(root, (size_t)i)));
+			json_decref(resp);
+		}
+		i++;
+	}
+	CHECK(i == n);
+}
+
 static void
 fuzz_rpc(const uint8_t *data, size_t size)
 {
-	json_t	*root;
+	json_t	*root = NULL;
 	char	 err[128];
 	int	 n, i;
 
 	n = rpc_msg_parse(data, size, &root, err, sizeof(err));
+	fuzz_rpc_scan(data, size, root, n);
 	if (n < 0) {
 		CHECK(n == -EBADMSG);
 		return;

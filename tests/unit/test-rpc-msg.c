@@ -412,11 +412,39 @@ TEST(responses_as_a_mailbox_reads_them)
 		{ "{\"id\":1,\"resp\":\"x\"}", -EBADMSG, 0, NULL },
 		{ "{\"id\":1,\"resp\":{}}", -EBADMSG, 0, NULL },
 	};
+	static const char	 batch[] = " [ {\"id\":1,\"resp\":[null,{}]} ,"
+	    "{\"resp\":[1],\"id\":9,\"id\":2}, {\"i\\u0064\":5}, 7,"
+	    "{\"id\":3,\"resp\":[null, {\"a\":\"]}\"} ]} ]\n";
 	struct rpc_response	 rsp;
+	struct rpc_response_text rt;
+	struct rpc_msg_scan	 sc;
+	const char		*item;
 	json_t			*root;
-	size_t			 i;
+	size_t			 i, len;
+	int			 k;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* In place: what the view reads, or handed to it. */
+		ASSERT_TRUE(rpc_msg_scan_start(&sc, cases[i].p,
+		    strlen(cases[i].p)));
+		k = rpc_msg_scan_next(&sc, &rt, &item, &len);
+		if (k == 1) {
+			ASSERT_EQ(cases[i].rc, 0);
+			ASSERT_UEQ(rt.id, cases[i].id);
+			if (cases[i].resp == NULL) {
+				ASSERT_TRUE(rt.resp == NULL);
+			} else {
+				ASSERT_MEM_EQ(rt.resp, rt.resp_len,
+				    cases[i].resp, strlen(cases[i].resp));
+			}
+		} else {
+			ASSERT_EQ(k, 2);
+			ASSERT_MEM_EQ(item, len, cases[i].p,
+			    strlen(cases[i].p));
+		}
+		ASSERT_EQ(rpc_msg_scan_next(&sc, &rt, &item, &len), 0);
+		/* Plain integers are read in place; other ids by the view. */
+		ASSERT_EQ(k, i < 2 || (i >= 4 && i <= 5) ? 1 : 2);
 		root = parse_one(cases[i].p);
 		ASSERT_TRUE(root != NULL);
 		rsp.id = 77;
@@ -437,6 +465,30 @@ TEST(responses_as_a_mailbox_reads_them)
 		}
 		json_decref(root);
 	}
+	/*
+	 * A batch, spaced: the last of a repeated key counts; an escaped
+	 * key and a scalar go to the view.
+	 */
+	ASSERT_TRUE(rpc_msg_scan_start(&sc, batch, sizeof batch - 1));
+	ASSERT_EQ(rpc_msg_scan_next(&sc, &rt, &item, &len), 1);
+	ASSERT_UEQ(rt.id, 1);
+	ASSERT_MEM_EQ(rt.resp, rt.resp_len, "[null,{}]", 9);
+	ASSERT_EQ(rpc_msg_scan_next(&sc, &rt, &item, &len), 1);
+	ASSERT_UEQ(rt.id, 2);
+	ASSERT_MEM_EQ(rt.resp, rt.resp_len, "[1]", 3);
+	ASSERT_EQ(rpc_msg_scan_next(&sc, &rt, &item, &len), 2);
+	ASSERT_MEM_EQ(item, len, "{\"i\\u0064\":5}", 13);
+	ASSERT_EQ(rpc_msg_scan_next(&sc, &rt, &item, &len), 2);
+	ASSERT_MEM_EQ(item, len, "7", 1);
+	ASSERT_EQ(rpc_msg_scan_next(&sc, &rt, &item, &len), 1);
+	ASSERT_UEQ(rt.id, 3);
+	ASSERT_MEM_EQ(rt.resp, rt.resp_len, "[null, {\"a\":\"]}\"} ]", 19);
+	ASSERT_EQ(rpc_msg_scan_next(&sc, &rt, &item, &len), 0);
+	/* Not plain, or not a payload: for rpc_msg_parse(). */
+	ASSERT_TRUE(!rpc_msg_scan_start(&sc, "{\"id\":1e0}", 10));
+	ASSERT_TRUE(!rpc_msg_scan_start(&sc, "{\"id\":1", 7));
+	ASSERT_TRUE(!rpc_msg_scan_start(&sc, "\"x\"", 3));
+	ASSERT_TRUE(!rpc_msg_scan_start(&sc, "", 0));
 }
 
 TEST(forward_request_as_node_sends_it)
@@ -556,11 +608,25 @@ TEST(forward_result_as_node_maps_it)
 		{ "[null,0]", "{}", false },
 		{ "[0,{\"a\":1}]", "{\"a\":1}", false },
 	};
-	json_t	*resp, *body;
-	bool	 failed;
-	size_t	 i;
+	const char	*text;
+	json_t		*resp, *body;
+	bool		 failed, in_place;
+	size_t		 i, len;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/*
+		 * In place when the error is null or absent and the body an
+		 * object, null or absent: the backend's text, or {}.
+		 */
+		in_place = rpc_msg_forward_text(cases[i].resp,
+		    strlen(cases[i].resp), &text, &len);
+		ASSERT_EQ(in_place, i <= 2 || i == 6 || i == 8);
+		if (in_place && text == NULL) {
+			ASSERT_STR_EQ(cases[i].body, "{}");
+		} else if (in_place) {
+			ASSERT_MEM_EQ(text, len, cases[i].body,
+			    strlen(cases[i].body));
+		}
 		ASSERT_EQ(jsval_parse(cases[i].resp, strlen(cases[i].resp),
 		    &resp, NULL, 0), 0);
 		body = rpc_msg_forward_result(resp, &failed);
@@ -580,6 +646,8 @@ TEST(forward_result_as_node_maps_it)
 	ASSERT_JSON_TEXT(body, "{}");
 	ASSERT_TRUE(!failed);
 	json_decref(body);
+	ASSERT_TRUE(rpc_msg_forward_text(NULL, 0, &text, &len));
+	ASSERT_TRUE(text == NULL && len == 0);
 }
 
 TEST(error_text_for_logs)

@@ -26,6 +26,9 @@
 #include <sys/un.h>
 #include <errno.h>
 #include <grp.h>
+#if HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +52,8 @@
 #define ADMIN_LINE_SLACK	1024
 #define ADMIN_MAX_CLIENTS	64
 #define ADMIN_IDLE_TIMEOUT_S	60
+/* Past this an answer gives the memory it took back to the system. */
+#define ADMIN_TRIM_SIZE		(256u << 10)
 
 /* A command being run for a client. */
 struct admin_call {
@@ -102,8 +107,11 @@ admin_rest(const struct admin_call *call, int i)
 	return admin_rest_of(call->raw, call->words + i, call->json);
 }
 
-/* Writes the answer; after a late one, the next lines are read again. */
-static void
+/*
+ * Writes the answer; after a late one, the next lines are read again.
+ * Returns the answer's length.
+ */
+static size_t
 admin_deliver(struct admin_call *call, const json_t *value,
     const char *error)
 {
@@ -112,7 +120,7 @@ admin_deliver(struct admin_call *call, const json_t *value,
 	size_t			 len;
 
 	if (call->answered) {
-		return;
+		return 0;
 	}
 	call->answered = true;
 	call->cancel = NULL;
@@ -128,6 +136,7 @@ admin_deliver(struct admin_call *call, const json_t *value,
 		c->busy = false;
 		event_active(c->resume, EV_TIMEOUT, 0);
 	}
+	return len;
 }
 
 /*
@@ -137,12 +146,24 @@ admin_deliver(struct admin_call *call, const json_t *value,
 void
 admin_answer(struct admin_call *call, json_t *value)
 {
+	size_t	 len;
+
 	if (value == NULL) {
 		admin_fail(call, "the answer could not be made");
 		return;
 	}
-	admin_deliver(call, value, NULL);
+	len = admin_deliver(call, value, NULL);
 	json_decref(value);
+#if HAVE_MALLOC_TRIM
+	if (len > ADMIN_TRIM_SIZE) {
+		/*
+		 * A big answer (show sessions of every session) was a tree
+		 * of small blocks: give their pages back, or the master keeps
+		 * the high-water mark of its largest answer for good.
+		 */
+		malloc_trim(0);
+	}
+#endif
 }
 
 /* Answers <call> with an error ("error: ..." or {"error": ...}). */

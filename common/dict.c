@@ -25,19 +25,13 @@
 #include <jansson.h>
 
 #include "common/dict.h"
+#include "common/jsval.h"
 #include "common/xmalloc.h"
 
 #define DICT_MAX_ROUTES		65535
 #define DICT_ROUTE_MAX		255
 /* A full dictionary of the longest routes is about 17 MB of JSON. */
 #define DICT_FILE_MAX		(64u << 20)
-
-/* A growing, NUL-terminated string. */
-struct sbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
 
 /* A candidate route and where it came in, for the duplicate sweep. */
 struct dict_cand {
@@ -54,10 +48,6 @@ struct dict_index {
 
 static void	dict_error(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static void	sbuf_add(struct sbuf *, const char *, size_t);
-static void	sbuf_addc(struct sbuf *, char);
-static void	sbuf_add_quoted(struct sbuf *, const char *);
-static char	*sbuf_steal(struct sbuf *);
 static int	js_unit_key(unsigned char);
 static int	route_cmp_js(const void *, const void *);
 static int	route_cmp_bytes(const char *, size_t, const char *, size_t);
@@ -81,93 +71,6 @@ dict_error(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static void
-sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	size_t	 cap;
-
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap != 0 ? b->cap : 256;
-		while (b->len + n + 1 > cap) {
-			cap *= 2;
-		}
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-sbuf_addc(struct sbuf *b, char c)
-{
-	sbuf_add(b, &c, 1);
-}
-
-/*
- * Appends <s> as a JSON string the way JSON.stringify writes it: only the
- * quote, the backslash and control characters are escaped, with the short
- * forms where JSON has one and lower-case \u00xx otherwise; all else,
- * including '/', DEL and non-ASCII UTF-8, is copied.
- */
-static void
-sbuf_add_quoted(struct sbuf *b, const char *s)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	char			 esc[8];
-
-	sbuf_addc(b, '"');
-	for (; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			sbuf_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			sbuf_add(b, "\\\\", 2);
-			break;
-		case '\b':
-			sbuf_add(b, "\\b", 2);
-			break;
-		case '\f':
-			sbuf_add(b, "\\f", 2);
-			break;
-		case '\n':
-			sbuf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			sbuf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			sbuf_add(b, "\\t", 2);
-			break;
-		default:
-			if (*p < 0x20) {
-				snprintf(esc, sizeof(esc), "\\u%04x",
-				    (unsigned)*p);
-				sbuf_add(b, esc, 6);
-			} else {
-				sbuf_addc(b, (char)*p);
-			}
-			break;
-		}
-	}
-	sbuf_addc(b, '"');
-}
-
-/* Returns the string built in <b> (the caller's to free); <b> is reset. */
-static char *
-sbuf_steal(struct sbuf *b)
-{
-	char	*p = b->p;
-
-	if (p == NULL) {
-		p = xstrdup("");
-	}
-	memset(b, 0, sizeof(*b));
-	return p;
 }
 
 /*
@@ -359,7 +262,7 @@ fail:
 static void
 dict_build_json(struct dict *d)
 {
-	struct sbuf		 b;
+	struct jsval_buf	 b;
 	struct dict_index	*idx;
 	size_t			 n_idx = 0, i;
 	uint32_t		 v;
@@ -381,42 +284,42 @@ dict_build_json(struct dict *d)
 	qsort(idx, n_idx, sizeof(*idx), index_cmp);
 
 	memset(&b, 0, sizeof(b));
-	sbuf_addc(&b, '{');
+	jsval_buf_add(&b, "{", 1);
 	for (i = 0; i < n_idx; i++) {
 		if (!first) {
-			sbuf_addc(&b, ',');
+			jsval_buf_add(&b, ",", 1);
 		}
 		first = false;
-		sbuf_add_quoted(&b, d->routes[idx[i].code - 1]);
+		jsval_buf_add_quoted(&b, d->routes[idx[i].code - 1], strlen(d->routes[idx[i].code - 1]));
 		snprintf(num, sizeof(num), ":%u", (unsigned)idx[i].code);
-		sbuf_add(&b, num, strlen(num));
+		jsval_buf_add(&b, num, strlen(num));
 	}
 	for (i = 0; i < d->n; i++) {
 		if (is_idx[i]) {
 			continue;
 		}
 		if (!first) {
-			sbuf_addc(&b, ',');
+			jsval_buf_add(&b, ",", 1);
 		}
 		first = false;
-		sbuf_add_quoted(&b, d->routes[i]);
+		jsval_buf_add_quoted(&b, d->routes[i], strlen(d->routes[i]));
 		snprintf(num, sizeof(num), ":%zu", i + 1);
-		sbuf_add(&b, num, strlen(num));
+		jsval_buf_add(&b, num, strlen(num));
 	}
-	sbuf_addc(&b, '}');
-	d->json_dict = sbuf_steal(&b);
+	jsval_buf_add(&b, "}", 1);
+	d->json_dict = jsval_buf_steal(&b, NULL);
 	free(idx);
 	free(is_idx);
 
-	sbuf_addc(&b, '{');
+	jsval_buf_add(&b, "{", 1);
 	for (i = 0; i < d->n; i++) {
 		snprintf(num, sizeof(num), "%s\"%zu\":", i > 0 ? "," : "",
 		    i + 1);
-		sbuf_add(&b, num, strlen(num));
-		sbuf_add_quoted(&b, d->routes[i]);
+		jsval_buf_add(&b, num, strlen(num));
+		jsval_buf_add_quoted(&b, d->routes[i], strlen(d->routes[i]));
 	}
-	sbuf_addc(&b, '}');
-	d->json_code_to_route = sbuf_steal(&b);
+	jsval_buf_add(&b, "}", 1);
+	d->json_code_to_route = jsval_buf_steal(&b, NULL);
 }
 
 static int

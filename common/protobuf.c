@@ -38,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "common/jsval.h"
 #include "common/protobuf.h"
 #include "common/xmalloc.h"
 
@@ -177,13 +178,6 @@ static const char *const pb_reserved[] = {
 	"propertyIsEnumerable", "toLocaleString", "toString", "valueOf",
 };
 
-/* A growing, NUL-terminated string. */
-struct pb_sbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-};
-
 /* One level of the path to the value an error is about. */
 struct pb_frame {
 	const struct pb_field	*f;
@@ -223,9 +217,6 @@ static void	pb_error(char *, size_t, const char *, ...)
 static bool	pb_is_index(const char *, size_t, uint32_t *);
 static bool	pb_is_reserved(const char *);
 static int	pb_namecmp(const char *, size_t, const char *, size_t);
-static void	sbuf_add(struct pb_sbuf *, const char *, size_t);
-static void	sbuf_adds(struct pb_sbuf *, const char *);
-static void	sbuf_add_quoted(struct pb_sbuf *, const char *, size_t);
 static void	pb_where(const struct pb_msg *, char *, size_t);
 static void	pb_msg_free(struct pb_msg *);
 static int	pb_build(const json_t *, const char *, size_t,
@@ -247,7 +238,7 @@ static int	pb_byname_cmp(const void *, const void *);
 static int	pb_bytag_cmp(const void *, const void *);
 static int	pb_route_cmp(const void *, const void *);
 static int	pb_global_cmp(const void *, const void *);
-static void	pb_json_msg(struct pb_sbuf *, const struct pb_msg *);
+static void	pb_json_msg(struct jsval_buf *, const struct pb_msg *);
 static const struct pb_field *pb_field_by_name(const struct pb_msg *,
 		    const char *, size_t);
 static const struct pb_field *pb_field_by_tag(const struct pb_msg *,
@@ -357,83 +348,6 @@ pb_namecmp(const char *a, size_t alen, const char *b, size_t blen)
 		return alen < blen ? -1 : 1;
 	}
 	return memcmp(a, b, alen);
-}
-
-static void
-sbuf_add(struct pb_sbuf *b, const char *s, size_t n)
-{
-	size_t	 cap;
-
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap != 0 ? b->cap : 256;
-		while (b->len + n + 1 > cap) {
-			cap *= 2;
-		}
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-sbuf_adds(struct pb_sbuf *b, const char *s)
-{
-	sbuf_add(b, s, strlen(s));
-}
-
-/*
- * Appends <s> as JSON.stringify writes a string: the quote, the backslash
- * and control characters escaped (short forms where JSON has them, else
- * lower-case \u00xx), everything else copied. The input is valid UTF-8
- * (jansson checked it), so there are no lone surrogates to escape.
- */
-static void
-sbuf_add_quoted(struct pb_sbuf *b, const char *s, size_t len)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	char			 esc[8];
-	size_t			 i, run = 0;
-
-	sbuf_add(b, "\"", 1);
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
-			run++;
-			continue;
-		}
-		sbuf_add(b, s + i - run, run);
-		run = 0;
-		switch (p[i]) {
-		case '"':
-			sbuf_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			sbuf_add(b, "\\\\", 2);
-			break;
-		case '\b':
-			sbuf_add(b, "\\b", 2);
-			break;
-		case '\f':
-			sbuf_add(b, "\\f", 2);
-			break;
-		case '\n':
-			sbuf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			sbuf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			sbuf_add(b, "\\t", 2);
-			break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)p[i]);
-			sbuf_add(b, esc, 6);
-			break;
-		}
-	}
-	sbuf_add(b, s + len - run, run);
-	sbuf_add(b, "\"", 1);
 }
 
 /*
@@ -990,34 +904,34 @@ pb_global_cmp(const void *a, const void *b)
 
 /* Appends the parsed form of <m>, as pomelo-protobuf's parse() builds it. */
 static void
-pb_json_msg(struct pb_sbuf *b, const struct pb_msg *m)
+pb_json_msg(struct jsval_buf *b, const struct pb_msg *m)
 {
 	const struct pb_field	*f;
 	char			 num[32];
 	size_t			 i;
 	bool			 first = true;
 
-	sbuf_add(b, "{", 1);
+	jsval_buf_add(b, "{", 1);
 	for (i = 0; i < m->n_fields; i++) {
 		f = &m->fields[i];
-		sbuf_add_quoted(b, f->name, f->name_len);
-		sbuf_adds(b, ":{\"option\":\"");
-		sbuf_adds(b, pb_rule_names[f->rule]);
-		sbuf_adds(b, "\",\"type\":");
-		sbuf_add_quoted(b, f->type_name, strlen(f->type_name));
+		jsval_buf_add_quoted(b, f->name, f->name_len);
+		jsval_buf_add_str(b, ":{\"option\":\"");
+		jsval_buf_add_str(b, pb_rule_names[f->rule]);
+		jsval_buf_add_str(b, "\",\"type\":");
+		jsval_buf_add_quoted(b, f->type_name, strlen(f->type_name));
 		snprintf(num, sizeof(num), ",\"tag\":%" PRIu32 "},", f->tag);
-		sbuf_adds(b, num);
+		jsval_buf_add_str(b, num);
 	}
-	sbuf_adds(b, "\"__messages\":{");
+	jsval_buf_add_str(b, "\"__messages\":{");
 	for (i = 0; i < m->n_nested; i++) {
 		if (i > 0) {
-			sbuf_add(b, ",", 1);
+			jsval_buf_add(b, ",", 1);
 		}
-		sbuf_add_quoted(b, m->nested[i]->name, m->nested[i]->name_len);
-		sbuf_add(b, ":", 1);
+		jsval_buf_add_quoted(b, m->nested[i]->name, m->nested[i]->name_len);
+		jsval_buf_add(b, ":", 1);
 		pb_json_msg(b, m->nested[i]);
 	}
-	sbuf_adds(b, "},\"__tags\":{");
+	jsval_buf_add_str(b, "},\"__tags\":{");
 	/* Tags are array indices: ascending, as JavaScript orders them. */
 	for (i = 0; i < m->n_by_tag; i++) {
 		if ((f = m->by_tag[i]) == NULL) {
@@ -1026,10 +940,10 @@ pb_json_msg(struct pb_sbuf *b, const struct pb_msg *m)
 		snprintf(num, sizeof(num), "%s\"%" PRIu32 "\":",
 		    first ? "" : ",", f->tag);
 		first = false;
-		sbuf_adds(b, num);
-		sbuf_add_quoted(b, f->name, f->name_len);
+		jsval_buf_add_str(b, num);
+		jsval_buf_add_quoted(b, f->name, f->name_len);
 	}
-	sbuf_adds(b, "}}");
+	jsval_buf_add_str(b, "}}");
 }
 
 int
@@ -1037,7 +951,7 @@ pb_protos_compile(const json_t *source, enum pb_flavour flavour,
     const char *name, struct pb_protos **ret, char *err, size_t errlen)
 {
 	struct pb_protos	*p;
-	struct pb_sbuf		 b;
+	struct jsval_buf	 b;
 	struct pb_msg		*m, **stack;
 	const char		*key;
 	json_t			*v;
@@ -1110,17 +1024,17 @@ pb_protos_compile(const json_t *source, enum pb_flavour flavour,
 
 	/* The parsed form, printed once: the handshake sends it verbatim. */
 	memset(&b, 0, sizeof(b));
-	sbuf_add(&b, "{", 1);
+	jsval_buf_add(&b, "{", 1);
 	for (i = 0; i < p->n_top; i++) {
 		if (i > 0) {
-			sbuf_add(&b, ",", 1);
+			jsval_buf_add(&b, ",", 1);
 		}
-		sbuf_add_quoted(&b, p->top[i]->name, p->top[i]->name_len);
-		sbuf_add(&b, ":", 1);
+		jsval_buf_add_quoted(&b, p->top[i]->name, p->top[i]->name_len);
+		jsval_buf_add(&b, ":", 1);
 		pb_json_msg(&b, p->top[i]);
 	}
-	sbuf_add(&b, "}", 1);
-	p->json = b.p;
+	jsval_buf_add(&b, "}", 1);
+	p->json = b.data;
 	p->json_len = b.len;
 	*ret = p;
 	return 0;

@@ -53,7 +53,6 @@ static int	route_cmp_js(const void *, const void *);
 static int	route_cmp_bytes(const char *, size_t, const char *, size_t);
 static int	cand_cmp(const void *, const void *);
 static int	index_cmp(const void *, const void *);
-static bool	route_is_index(const char *, uint32_t *);
 static int	dict_load_file(const char *, char ***, size_t *, char *,
 		    size_t);
 static int	dict_check_route(const char *, size_t);
@@ -131,32 +130,6 @@ index_cmp(const void *a, const void *b)
 	const struct dict_index	*x = a, *y = b;
 
 	return x->value < y->value ? -1 : x->value > y->value;
-}
-
-/*
- * True when JavaScript treats <s> as an array index: the canonical decimal
- * form of a number below 2^32 - 1. Such keys come first in an object.
- */
-static bool
-route_is_index(const char *s, uint32_t *ret)
-{
-	uint64_t	 v = 0;
-	size_t		 i;
-
-	if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0')) {
-		return false;
-	}
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 10) {
-			return false;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v >= UINT32_MAX) {
-		return false;
-	}
-	*ret = (uint32_t)v;
-	return true;
 }
 
 /* Returns 0 when <s> may be a route, else what is wrong with it. */
@@ -274,7 +247,7 @@ dict_build_json(struct dict *d)
 	idx = xcalloc(d->n, sizeof(*idx));
 	is_idx = xcalloc(d->n, sizeof(*is_idx));
 	for (i = 0; i < d->n; i++) {
-		if (route_is_index(d->routes[i], &v)) {
+		if (jsval_array_index(d->routes[i], strlen(d->routes[i]), &v)) {
 			idx[n_idx].value = v;
 			idx[n_idx].code = (uint16_t)(i + 1);
 			n_idx++;

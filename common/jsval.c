@@ -279,6 +279,28 @@ jsval_string_into(struct jsval_buf *b, const json_t *v)
 	}
 }
 
+bool
+jsval_array_index(const char *s, size_t len, uint32_t *ret)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	if (len == 0 || len > 10 || (s[0] == '0' && len > 1)) {
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			return false;
+		}
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v >= UINT32_MAX) {
+		return false;
+	}
+	*ret = (uint32_t)v;
+	return true;
+}
+
 char *
 jsval_to_string(const json_t *v, size_t *ret_len)
 {

@@ -76,6 +76,14 @@ bool	 jsval_cstr(const json_t *v, const char **ret);
 bool	 jsval_key_uint(const json_t *v, uint64_t *ret);
 
 /*
+ * True when JavaScript treats the <len> bytes at <s> as an array index
+ * (the canonical decimal form of a number below 2^32 - 1): such keys come
+ * first in an object, in numeric order. Stores it in <*ret>; false and
+ * untouched otherwise.
+ */
+bool	 jsval_array_index(const char *s, size_t len, uint32_t *ret);
+
+/*
  * Writes <v> as Number.prototype.toString() does (shortest round-trip
  * digits; "1e+21", "1.5e-7", "NaN", "-Infinity", "0" for -0) to <out>,
  * which holds JSVAL_NUMBER_MAX bytes. Returns the length, without the NUL.

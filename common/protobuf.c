@@ -214,7 +214,6 @@ struct pb_ikey {
 
 static void	pb_error(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static bool	pb_is_index(const char *, size_t, uint32_t *);
 static bool	pb_is_reserved(const char *);
 static int	pb_namecmp(const char *, size_t, const char *, size_t);
 static void	pb_where(const struct pb_msg *, char *, size_t);
@@ -298,33 +297,6 @@ pb_error(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-/*
- * True when JavaScript treats the <len> bytes at <s> as an array index
- * (the canonical decimal form of a number below 2^32 - 1): such keys come
- * first in an object, in numeric order.
- */
-static bool
-pb_is_index(const char *s, size_t len, uint32_t *ret)
-{
-	uint64_t	 v = 0;
-	size_t		 i;
-
-	if (len == 0 || len > 10 || (s[0] == '0' && len > 1)) {
-		return false;
-	}
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return false;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v >= UINT32_MAX) {
-		return false;
-	}
-	*ret = (uint32_t)v;
-	return true;
 }
 
 static bool
@@ -463,7 +435,7 @@ pb_build(const json_t *obj, const char *name, size_t len,
 	m->name_len = len;
 	m->parent = parent;
 	m->depth = parent != NULL ? parent->depth + 1 : 0;
-	m->is_index = pb_is_index(name, len, &m->index);
+	m->is_index = jsval_array_index(name, len, &m->index);
 	if (m->depth >= PB_DEPTH_MAX) {
 		pb_fail(err, errlen, file, parent, "messages nested deeper "
 		    "than %d", PB_DEPTH_MAX);
@@ -588,7 +560,7 @@ pb_add_field(struct pb_msg *m, const char *key, const json_t *tagv,
 	f->tag = (uint32_t)d;
 	f->rule = (uint8_t)rule;
 	f->pos = pos;
-	f->is_index = pb_is_index(f->name, f->name_len, &f->index);
+	f->is_index = jsval_array_index(f->name, f->name_len, &f->index);
 	return 0;
 }
 
@@ -1694,7 +1666,7 @@ enc_entries(struct pb_enc *e, const struct pb_field *f, const json_t *obj)
 	}
 	json_object_foreach((json_t *)obj, key, v) {
 		klen = json_object_iter_key_len(json_object_key_to_iter(key));
-		if (pb_is_index(key, klen, &index)) {
+		if (jsval_array_index(key, klen, &index)) {
 			k++;
 		}
 	}
@@ -1704,7 +1676,7 @@ enc_entries(struct pb_enc *e, const struct pb_field *f, const json_t *obj)
 	k = 0;
 	json_object_foreach((json_t *)obj, key, v) {
 		klen = json_object_iter_key_len(json_object_key_to_iter(key));
-		if (pb_is_index(key, klen, &index)) {
+		if (jsval_array_index(key, klen, &index)) {
 			ik[k].index = index;
 			ik[k].key = key;
 			ik[k].len = klen;
@@ -1727,7 +1699,7 @@ enc_entries(struct pb_enc *e, const struct pb_field *f, const json_t *obj)
 			break;
 		}
 		klen = json_object_iter_key_len(json_object_key_to_iter(key));
-		if (!pb_is_index(key, klen, &index)) {
+		if (!jsval_array_index(key, klen, &index)) {
 			rc = enc_entry(e, f, key, klen, v);
 		}
 	}

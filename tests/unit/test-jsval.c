@@ -335,6 +335,29 @@ TEST(buffer)
 	jsval_buf_finish(NULL);
 }
 
+TEST(array_index_as_object_keys)
+{
+	static const struct {
+		const char	*s;
+		bool		 index;
+		uint32_t	 v;
+	} cases[] = {
+		{ "0", true, 0 }, { "7", true, 7 }, { "4294967294", true,
+		    4294967294u }, { "4294967295", false, 0 }, { "07", false, 0 },
+		{ "", false, 0 }, { "-1", false, 0 }, { "1.0", false, 0 },
+		{ "12345678901", false, 0 }, { "a1", false, 0 },
+	};
+	uint32_t	 v;
+	size_t		 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		v = 99;
+		ASSERT_EQ(jsval_array_index(cases[i].s, strlen(cases[i].s), &v),
+		    cases[i].index);
+		ASSERT_EQ(v, cases[i].index ? cases[i].v : 99);
+	}
+}
+
 int
 main(void)
 {
@@ -347,5 +370,6 @@ main(void)
 	RUN(stringify_escapes_as_node);
 	RUN(dump_as_node);
 	RUN(buffer);
+	RUN(array_index_as_object_keys);
 	TEST_DONE();
 }

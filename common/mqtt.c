@@ -20,18 +20,12 @@
 #include <string.h>
 
 #include "common/mqtt.h"
-#include "common/xmalloc.h"
-
-/* The first allocation for a split body; later ones double. */
-#define MQTT_PARTIAL_MIN	4096
 
 static int	mqtt_check_first(uint8_t);
 static int	mqtt_check_len(uint8_t, uint32_t, size_t);
-static int	mqtt_deliver(struct mqtt_reader *, const uint8_t *, mqtt_cb,
-		    void *);
+static int	mqtt_deliver(struct mqtt_reader *, const uint8_t *, uint8_t *,
+		    mqtt_cb, void *);
 static int	mqtt_fail(struct mqtt_reader *, int);
-static void	mqtt_partial_append(struct mqtt_reader *, const uint8_t *,
-		    size_t);
 static int	mqtt_get_string(const uint8_t *, size_t, size_t *,
 		    const char **, size_t *);
 static int	mqtt_decode_connect(const uint8_t *, size_t,
@@ -110,9 +104,7 @@ static int
 mqtt_fail(struct mqtt_reader *r, int err)
 {
 	r->error = err;
-	FREE_AND_NULL(r->partial);
-	r->cap = 0;
-	r->have = 0;
+	body_finish(&r->body);
 	return err;
 }
 
@@ -130,11 +122,9 @@ mqtt_reader_finish(struct mqtt_reader *r)
 	if (r == NULL) {
 		return;
 	}
-	FREE_AND_NULL(r->partial);
+	body_finish(&r->body);
 	r->head_have = 0;
 	r->in_body = false;
-	r->have = 0;
-	r->cap = 0;
 	r->len = 0;
 }
 
@@ -145,61 +135,36 @@ mqtt_reader_pending(const struct mqtt_reader *r)
 }
 
 /*
- * Decodes the finished packet and, when it is well-formed, resets <r> and
- * passes it to <cb>. A collected buffer is detached before the call and
- * freed after it, so <r> is consistent whatever <cb> does.
+ * Decodes the finished packet <body> and, when it is well-formed, resets
+ * <r> and passes it to <cb>. A collected buffer (<own>) is freed after the
+ * call, so <r> is consistent whatever <cb> does.
  */
 static int
-mqtt_deliver(struct mqtt_reader *r, const uint8_t *body, mqtt_cb cb,
-    void *arg)
+mqtt_deliver(struct mqtt_reader *r, const uint8_t *body, uint8_t *own,
+    mqtt_cb cb, void *arg)
 {
 	struct mqtt_packet	 pkt;
-	uint8_t			*own = r->partial;
-	uint8_t			 first = r->head[0];
-	uint32_t		 len = r->len;
 	int			 rc;
 
-	rc = mqtt_decode(first, own != NULL ? own : body, len, &pkt);
+	rc = mqtt_decode(r->head[0], body, r->body.len, &pkt);
 	if (rc != 0) {
+		free(own);
 		return mqtt_fail(r, rc);
 	}
-	r->partial = NULL;
 	r->head_have = 0;
 	r->in_body = false;
-	r->have = 0;
-	r->cap = 0;
 	r->len = 0;
 	rc = cb(arg, &pkt);
 	free(own);
 	return rc;
 }
 
-static void
-mqtt_partial_append(struct mqtt_reader *r, const uint8_t *data, size_t n)
-{
-	size_t	 need = (size_t)r->have + n, cap;
-
-	if (need > r->cap) {
-		cap = r->cap != 0 ? (size_t)r->cap * 2 : MQTT_PARTIAL_MIN;
-		if (cap < need) {
-			cap = need;
-		}
-		if (cap > r->len) {
-			cap = r->len;
-		}
-		r->partial = xrealloc(r->partial, cap);
-		r->cap = (uint32_t)cap;
-	}
-	memcpy(r->partial + r->have, data, n);
-	r->have += (uint32_t)n;
-}
-
 int
 mqtt_reader_feed(struct mqtt_reader *r, const uint8_t *data, size_t len,
     mqtt_cb cb, void *arg)
 {
-	size_t		 n;
-	uint8_t		 b;
+	const uint8_t	*body;
+	uint8_t		*own, b;
 	int		 rc;
 
 	if (r->error != 0) {
@@ -231,42 +196,13 @@ mqtt_reader_feed(struct mqtt_reader *r, const uint8_t *data, size_t len,
 				return mqtt_fail(r, rc);
 			}
 			r->in_body = true;
-			r->have = 0;
-			if (len >= r->len) {
-				/* The whole body is here: no copy. */
-				n = r->len;
-				rc = mqtt_deliver(r, data, cb, arg);
-				data += n;
-				len -= n;
-				if (rc != 0) {
-					return rc;
-				}
-			}
-			continue;
+			body_start(&r->body, r->len);
 		}
-
-		n = r->len - r->have;
-		if (r->have == 0 && len >= n) {
-			/* Only the header came before: no copy either. */
-			rc = mqtt_deliver(r, data, cb, arg);
-			data += n;
-			len -= n;
-			if (rc != 0) {
-				return rc;
-			}
-			continue;
+		if ((body = body_take(&r->body, &data, &len, &own)) == NULL) {
+			return 0;
 		}
-		if (n > len) {
-			n = len;
-		}
-		mqtt_partial_append(r, data, n);
-		data += n;
-		len -= n;
-		if (r->have == r->len) {
-			rc = mqtt_deliver(r, NULL, cb, arg);
-			if (rc != 0) {
-				return rc;
-			}
+		if ((rc = mqtt_deliver(r, body, own, cb, arg)) != 0) {
+			return rc;
 		}
 	}
 	return 0;

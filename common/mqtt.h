@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/body.h"
+
 /* The largest remaining length a 4-byte varint holds. */
 #define MQTT_REMAINING_MAX	268435455u
 /* A fixed header: the type byte and a remaining length of 1-4 bytes. */
@@ -102,10 +104,8 @@ struct mqtt_reader {
 	uint8_t		 head[MQTT_HEAD_MAX];
 	uint8_t		 head_have;	/* fixed-header bytes read */
 	bool		 in_body;	/* the fixed header is complete */
-	uint32_t	 len;		/* remaining length of this packet */
-	uint32_t	 have;		/* body bytes collected in <partial> */
-	uint32_t	 cap;		/* bytes allocated for <partial> */
-	uint8_t		*partial;	/* only while a body straddles chunks */
+	uint32_t	 len;		/* remaining length, as it is read */
+	struct body	 body;		/* the rest of the packet */
 };
 
 /*

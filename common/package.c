@@ -20,15 +20,9 @@
 #include <string.h>
 
 #include "common/package.h"
-#include "common/xmalloc.h"
 
-/* The first allocation for a split body; later ones double. */
-#define PKG_PARTIAL_MIN	4096
-
-static int	pkg_deliver(struct pkg_reader *, const uint8_t *, pkg_cb,
-		    void *);
-static void	pkg_partial_append(struct pkg_reader *, const uint8_t *,
-		    size_t);
+static int	pkg_deliver(struct pkg_reader *, const uint8_t *, uint8_t *,
+		    pkg_cb, void *);
 
 void
 pkg_head_encode(uint8_t *out, enum pkg_type type, size_t len)
@@ -93,11 +87,8 @@ pkg_reader_finish(struct pkg_reader *r)
 	if (r == NULL) {
 		return;
 	}
-	FREE_AND_NULL(r->partial);
+	body_finish(&r->body);
 	r->head_have = 0;
-	r->have = 0;
-	r->cap = 0;
-	r->len = 0;
 }
 
 int
@@ -107,56 +98,32 @@ pkg_reader_pending(const struct pkg_reader *r)
 }
 
 /*
- * Resets <r> for the next package, then passes it the finished body. The
- * reader is reset first so that it is consistent whatever <cb> does; a
- * collected buffer is detached and freed once <cb> returns.
+ * Resets <r> for the next package, then passes it the finished <body>:
+ * the reader is consistent whatever <cb> does, and a collected buffer
+ * (<own>) is freed once <cb> returns.
  */
 static int
-pkg_deliver(struct pkg_reader *r, const uint8_t *body, pkg_cb cb, void *arg)
+pkg_deliver(struct pkg_reader *r, const uint8_t *body, uint8_t *own,
+    pkg_cb cb, void *arg)
 {
-	uint8_t		*own = r->partial;
-	uint32_t	 len = r->len;
-	int		 type = r->type;
-	int		 rc;
+	int	 rc;
 
-	r->partial = NULL;
 	r->head_have = 0;
-	r->have = 0;
-	r->cap = 0;
-	r->len = 0;
-	rc = cb(arg, type, own != NULL ? own : body, len);
+	rc = cb(arg, r->type, body, r->body.len);
 	free(own);
 	return rc;
-}
-
-static void
-pkg_partial_append(struct pkg_reader *r, const uint8_t *data, size_t n)
-{
-	size_t	 need = (size_t)r->have + n, cap;
-
-	if (need > r->cap) {
-		cap = r->cap != 0 ? (size_t)r->cap * 2 : PKG_PARTIAL_MIN;
-		if (cap < need) {
-			cap = need;
-		}
-		if (cap > r->len) {
-			cap = r->len;
-		}
-		r->partial = xrealloc(r->partial, cap);
-		r->cap = (uint32_t)cap;
-	}
-	memcpy(r->partial + r->have, data, n);
-	r->have += (uint32_t)n;
 }
 
 int
 pkg_reader_feed(struct pkg_reader *r, const uint8_t *data, size_t len,
     pkg_cb cb, void *arg)
 {
-	size_t	 n, blen;
-	int	 rc, type;
+	const uint8_t	*body;
+	uint8_t		*own;
+	size_t		 n, blen;
+	int		 rc, type;
 
-	while (len > 0) {
+	for (;;) {
 		if (r->head_have < PKG_HEAD_LEN) {
 			n = PKG_HEAD_LEN - r->head_have;
 			if (n > len) {
@@ -167,51 +134,23 @@ pkg_reader_feed(struct pkg_reader *r, const uint8_t *data, size_t len,
 			data += n;
 			len -= n;
 			if (r->head_have < PKG_HEAD_LEN) {
-				break;
+				return 0;
 			}
 			if ((rc = pkg_head_decode(r->head, r->max_body,
 			    &type, &blen)) != 0) {
 				return rc;
 			}
 			r->type = (uint8_t)type;
-			r->len = (uint32_t)blen;
-			r->have = 0;
-			if (len >= r->len) {
-				/* The whole body is here: no copy. */
-				n = r->len;
-				rc = pkg_deliver(r, data, cb, arg);
-				data += n;
-				len -= n;
-				if (rc != 0) {
-					return rc;
-				}
-			}
-			continue;
+			body_start(&r->body, (uint32_t)blen);
 		}
-
-		n = r->len - r->have;
-		if (r->have == 0 && len >= n) {
-			/* Only the header came before: no copy either. */
-			rc = pkg_deliver(r, data, cb, arg);
-			data += n;
-			len -= n;
-			if (rc != 0) {
-				return rc;
-			}
-			continue;
+		if ((body = body_take(&r->body, &data, &len, &own)) == NULL) {
+			return 0;
 		}
-		if (n > len) {
-			n = len;
+		if ((rc = pkg_deliver(r, body, own, cb, arg)) != 0) {
+			return rc;
 		}
-		pkg_partial_append(r, data, n);
-		data += n;
-		len -= n;
-		if (r->have == r->len) {
-			rc = pkg_deliver(r, NULL, cb, arg);
-			if (rc != 0) {
-				return rc;
-			}
+		if (len == 0) {
+			return 0;
 		}
 	}
-	return 0;
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/body.h"
+
 #define PKG_HEAD_LEN	4
 #define PKG_MAX_BODY	0xffffffu
 
@@ -37,10 +39,7 @@ struct pkg_reader {
 	uint8_t		 head[PKG_HEAD_LEN];
 	uint8_t		 head_have;	/* header bytes collected */
 	uint8_t		 type;		/* of the package being collected */
-	uint32_t	 len;		/* its body length */
-	uint32_t	 have;		/* body bytes collected in <partial> */
-	uint32_t	 cap;		/* bytes allocated for <partial> */
-	uint8_t		*partial;	/* only while a body straddles chunks */
+	struct body	 body;		/* its body */
 };
 
 /*

@@ -240,7 +240,7 @@ TEST(captured_stream_whole_zero_copy)
 	ASSERT_EQ(s.p[5].body_len, 352);	/* the e0 02 varint */
 	ASSERT_EQ(s.p[2].body_len, 31);
 	ASSERT_EQ(s.p[1].rc, 0);
-	ASSERT_TRUE(r.partial == NULL);
+	ASSERT_TRUE(r.body.partial == NULL);
 	ASSERT_TRUE(!mqtt_reader_pending(&r));
 	mqtt_reader_finish(&r);
 	seen_reset(&s);
@@ -265,7 +265,7 @@ TEST(captured_stream_split_in_two_everywhere)
 			return;
 		}
 		ASSERT_TRUE(!mqtt_reader_pending(&r));
-		ASSERT_TRUE(r.partial == NULL);
+		ASSERT_TRUE(r.body.partial == NULL);
 		mqtt_reader_finish(&r);
 		seen_reset(&s);
 	}
@@ -359,7 +359,7 @@ TEST(header_split_then_whole_body_in_place)
 		    0);
 		ASSERT_EQ(s.n, 1);
 		ASSERT_TRUE(s.p[0].where == buf + 3);
-		ASSERT_TRUE(r.partial == NULL);
+		ASSERT_TRUE(r.body.partial == NULL);
 		mqtt_reader_finish(&r);
 		seen_reset(&s);
 	}
@@ -369,8 +369,8 @@ TEST(header_split_then_whole_body_in_place)
 	put_hex(buf, &len, "30 08 00 03 72 70 63 7b 7d 20");
 	mqtt_reader_init(&r, 65536);
 	ASSERT_EQ(mqtt_reader_feed(&r, buf, 100, collect, &s), 0);
-	ASSERT_EQ(r.have, 97);
-	ASSERT_LE(r.cap, 4096);
+	ASSERT_EQ(r.body.have, 97);
+	ASSERT_LE(r.body.cap, 4096);
 	ASSERT_EQ(mqtt_reader_feed(&r, buf + 100, len - 100, collect, &s), 0);
 	ASSERT_EQ(s.n, 2);
 	ASSERT_TRUE(s.p[0].where != buf + 3);
@@ -401,13 +401,13 @@ TEST(large_body_grows_with_input)
 	mqtt_reader_init(&r, MQTT_REMAINING_MAX);
 	ASSERT_EQ(mqtt_reader_feed(&r, buf, 1000, collect, &s), 0);
 	/* 996 body bytes in: nothing like the announced 100005 is held. */
-	ASSERT_EQ(r.have, 996);
-	ASSERT_LE(r.cap, 4096);
+	ASSERT_EQ(r.body.have, 996);
+	ASSERT_LE(r.body.cap, 4096);
 	for (off = 1000; off < len; off += n) {
 		n = len - off < 999 ? len - off : 999;
 		ASSERT_EQ(mqtt_reader_feed(&r, buf + off, n, collect, &s), 0);
 		if (off + n < len) {
-			ASSERT_LE(r.cap, 2 * r.have + 4096);
+			ASSERT_LE(r.body.cap, 2 * r.body.have + 4096);
 		}
 	}
 	ASSERT_EQ(s.n, 1);
@@ -444,7 +444,7 @@ TEST(callback_stops_feed_reader_stays_usable)
 	ASSERT_EQ(mqtt_reader_feed(&r, buf + 20, len - 20, collect, &s), 42);
 	ASSERT_EQ(s.n, 1);
 	ASSERT_STR_EQ(s.p[0].client_id, "MQTT_ADMIN_1795997633946");
-	ASSERT_TRUE(r.partial == NULL);
+	ASSERT_TRUE(r.body.partial == NULL);
 	mqtt_reader_finish(&r);
 	seen_reset(&s);
 }
@@ -595,7 +595,7 @@ TEST(oversize_refused_on_header)
 	mqtt_reader_init(&r, 10);
 	ASSERT_EQ(mqtt_reader_feed(&r, buf, 1, collect, &s), 0);
 	ASSERT_EQ(mqtt_reader_feed(&r, buf + 1, 1, collect, &s), -EMSGSIZE);
-	ASSERT_TRUE(r.partial == NULL);
+	ASSERT_TRUE(r.body.partial == NULL);
 	ASSERT_EQ(s.n, 0);
 	mqtt_reader_finish(&r);
 
@@ -878,9 +878,9 @@ TEST(finish_frees_partial_and_accepts_null)
 	mqtt_reader_init(&r, 65536);
 	ASSERT_EQ(mqtt_reader_feed(&r, buf, 10, collect, &s), 0);
 	ASSERT_TRUE(mqtt_reader_pending(&r));
-	ASSERT_TRUE(r.partial != NULL);
+	ASSERT_TRUE(r.body.partial != NULL);
 	mqtt_reader_finish(&r);
-	ASSERT_TRUE(r.partial == NULL);
+	ASSERT_TRUE(r.body.partial == NULL);
 	ASSERT_TRUE(!mqtt_reader_pending(&r));
 	mqtt_reader_finish(&r);
 	mqtt_reader_finish(NULL);

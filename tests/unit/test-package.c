@@ -128,7 +128,7 @@ TEST(whole_stream_zero_copy)
 	ASSERT_TRUE(s.where[2] == buf + 4 + 10 + 4 + 4);
 	ASSERT_TRUE(s.where[4] == buf + len - 14);
 	ASSERT_EQ(pkg_reader_pending(&r), 0);
-	ASSERT_TRUE(r.partial == NULL);
+	ASSERT_TRUE(r.body.partial == NULL);
 	pkg_reader_finish(&r);
 	seen_reset(&s);
 }
@@ -216,7 +216,7 @@ TEST(body_split_at_every_byte)
 		ASSERT_EQ(pkg_reader_feed(&r, buf, k, collect, &s), 0);
 		ASSERT_EQ(s.n, 0);
 		ASSERT_NE(pkg_reader_pending(&r), 0);
-		ASSERT_EQ(r.have, k - PKG_HEAD_LEN);
+		ASSERT_EQ(r.body.have, k - PKG_HEAD_LEN);
 		ASSERT_EQ(pkg_reader_feed(&r, buf + k, len - k, collect, &s),
 		    0);
 		ASSERT_EQ(s.n, 2);
@@ -226,7 +226,7 @@ TEST(body_split_at_every_byte)
 		ASSERT_EQ(s.type[1], PKG_HEARTBEAT);
 		ASSERT_EQ(s.len[1], 0);
 		ASSERT_EQ(pkg_reader_pending(&r), 0);
-		ASSERT_TRUE(r.partial == NULL);
+		ASSERT_TRUE(r.body.partial == NULL);
 		pkg_reader_finish(&r);
 		seen_reset(&s);
 	}
@@ -292,7 +292,7 @@ TEST(callback_stops_feed)
 	ASSERT_EQ(pkg_reader_feed(&r, buf + 7, len - 7, collect, &s), 42);
 	ASSERT_EQ(s.n, 1);
 	ASSERT_MEM_EQ(s.body[0], s.len[0], "{\"sys\":{}}", 10);
-	ASSERT_TRUE(r.partial == NULL);
+	ASSERT_TRUE(r.body.partial == NULL);
 	pkg_reader_finish(&r);
 	seen_reset(&s);
 }
@@ -341,7 +341,7 @@ TEST(oversize)
 	pkg_reader_init(&r, 16);
 	ASSERT_EQ(pkg_reader_feed(&r, head, 4, collect, &s), -EMSGSIZE);
 	ASSERT_EQ(s.n, 0);
-	ASSERT_TRUE(r.partial == NULL);
+	ASSERT_TRUE(r.body.partial == NULL);
 	pkg_reader_finish(&r);
 
 	pkg_head_encode(head, PKG_DATA, PKG_MAX_BODY);
@@ -384,13 +384,13 @@ TEST(large_body_grows_with_input)
 	pkg_reader_init(&r, PKG_MAX_BODY);
 	ASSERT_EQ(pkg_reader_feed(&r, buf, 1000, collect, &s), 0);
 	/* 996 body bytes in: nothing like the announced 100000 is held. */
-	ASSERT_EQ(r.have, 996);
-	ASSERT_LE(r.cap, 4096);
+	ASSERT_EQ(r.body.have, 996);
+	ASSERT_LE(r.body.cap, 4096);
 	for (off = 1000; off < len; off += n) {
 		n = len - off < 999 ? len - off : 999;
 		ASSERT_EQ(pkg_reader_feed(&r, buf + off, n, collect, &s), 0);
 		if (off + n < len) {
-			ASSERT_LE(r.cap, 2 * r.have + 4096);
+			ASSERT_LE(r.body.cap, 2 * r.body.have + 4096);
 		}
 	}
 	ASSERT_EQ(s.n, 1);
@@ -410,9 +410,9 @@ TEST(finish_frees_partial)
 	put_pkg(buf, &len, PKG_DATA, "0123456789", 10);
 	pkg_reader_init(&r, 1024);
 	ASSERT_EQ(pkg_reader_feed(&r, buf, 8, collect, &s), 0);
-	ASSERT_TRUE(r.partial != NULL);
+	ASSERT_TRUE(r.body.partial != NULL);
 	pkg_reader_finish(&r);
-	ASSERT_TRUE(r.partial == NULL);
+	ASSERT_TRUE(r.body.partial == NULL);
 	ASSERT_EQ(pkg_reader_pending(&r), 0);
 	/* Twice is harmless, as is a NULL reader. */
 	pkg_reader_finish(&r);

@@ -24,28 +24,14 @@ body_start(struct body *b, uint32_t len)
 	b->have = 0;
 }
 
-/*
- * Takes the body's next bytes from the <*len> at <*data>, moving both on.
- * Returns the whole body once it is there, NULL while more is needed:
- * in place in the data, or the collected buffer, which is then detached
- * and given in <*ret_own> for the caller to free once done with it (else
- * <*ret_own> is NULL). <b->len> keeps the body's length until the next
- * body_start().
- */
+/* body_take() when the body is not all in place: it is collected. */
 const uint8_t *
-body_take(struct body *b, const uint8_t **data, size_t *len,
+body_collect(struct body *b, const uint8_t **data, size_t *len,
     uint8_t **ret_own)
 {
-	const uint8_t	*whole;
-	size_t		 n = b->len - b->have, cap;
+	size_t	 n = b->len - b->have, cap;
 
 	*ret_own = NULL;
-	if (b->have == 0 && *len >= n) {
-		whole = *data;
-		*data += n;
-		*len -= n;
-		return whole;
-	}
 	if (n > *len) {
 		n = *len;
 	}

@@ -363,11 +363,16 @@ jscan_skip(const uint8_t *p, size_t len, size_t i)
 
 /*
  * Starts a walk through the object (<open> '{') or array ('[') <v> of
- * <len> bytes, a value of a plain text. False when <v> is not one.
+ * <len> bytes, a value of a plain text, whitespace around it allowed.
+ * False when <v> is not one.
  */
 bool
 jscan_enter(struct jscan_iter *it, const char *v, size_t len, char open)
 {
+	size_t	 i = jscan_ws((const uint8_t *)v, len, 0);
+
+	v += i;
+	len -= i;
 	if (len < 2 || v[0] != open) {
 		return false;
 	}

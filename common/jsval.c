@@ -109,11 +109,8 @@ jsval_cstr(const json_t *v, const char **ret)
 bool
 jsval_key_uint(const json_t *v, uint64_t *ret)
 {
-	const char	*s;
 	json_int_t	 i;
-	uint64_t	 n = 0;
 	double		 d;
-	size_t		 k, len;
 
 	if (json_is_integer(v)) {
 		i = json_integer_value(v);
@@ -135,9 +132,18 @@ jsval_key_uint(const json_t *v, uint64_t *ret)
 	if (!json_is_string(v)) {
 		return false;
 	}
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (len == 0 || len > 16 || (s[0] == '0' && len > 1)) {
+	return jsval_decimal(json_string_value(v), json_string_length(v),
+	    JSVAL_SAFE_MAX, ret);
+}
+
+bool
+jsval_decimal(const char *s, size_t len, uint64_t max, uint64_t *ret)
+{
+	uint64_t	 n = 0;
+	size_t		 k;
+
+	/* 20 digits would overflow; no max needs more than 19. */
+	if (len == 0 || len > 19 || (s[0] == '0' && len > 1)) {
 		return false;
 	}
 	for (k = 0; k < len; k++) {
@@ -146,7 +152,7 @@ jsval_key_uint(const json_t *v, uint64_t *ret)
 		}
 		n = n * 10 + (uint64_t)(s[k] - '0');
 	}
-	if (n > JSVAL_SAFE_MAX) {
+	if (n > max) {
 		return false;
 	}
 	*ret = n;
@@ -282,19 +288,9 @@ jsval_string_into(struct jsval_buf *b, const json_t *v)
 bool
 jsval_array_index(const char *s, size_t len, uint32_t *ret)
 {
-	uint64_t	 v = 0;
-	size_t		 i;
+	uint64_t	 v;
 
-	if (len == 0 || len > 10 || (s[0] == '0' && len > 1)) {
-		return false;
-	}
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return false;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v >= UINT32_MAX) {
+	if (!jsval_decimal(s, len, UINT32_MAX - 1, &v)) {
 		return false;
 	}
 	*ret = (uint32_t)v;

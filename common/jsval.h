@@ -76,6 +76,14 @@ bool	 jsval_cstr(const json_t *v, const char **ret);
 bool	 jsval_key_uint(const json_t *v, uint64_t *ret);
 
 /*
+ * True when the <len> bytes at <s> are a number from 0 to <max> written
+ * in canonical decimal ("7", not "07", "+7" or "7.0"), as JavaScript's
+ * keys and ids are compared. Stores it in <*ret>; false and untouched
+ * otherwise.
+ */
+bool	 jsval_decimal(const char *s, size_t len, uint64_t max, uint64_t *ret);
+
+/*
  * True when JavaScript treats the <len> bytes at <s> as an array index
  * (the canonical decimal form of a number below 2^32 - 1): such keys come
  * first in an object, in numeric order. Stores it in <*ret>; false and

@@ -382,53 +382,21 @@ rpc_msg_forward_result(const json_t *resp, bool *ret_failed)
 bool
 rpc_msg_scan_start(struct rpc_msg_scan *sc, const void *payload, size_t len)
 {
-	const char	*p = payload;
-	size_t		 i = 0;
+	struct jscan_iter	 obj;
 
-	if (!jscan_plain(p, len)) {
+	if (!jscan_plain(payload, len)) {
 		return false;
 	}
-	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
-	    p[i] == '\r')) {
-		i++;
-	}
-	while (len > i && (p[len - 1] == ' ' || p[len - 1] == '\t' ||
-	    p[len - 1] == '\n' || p[len - 1] == '\r')) {
-		len--;
-	}
-	sc->batch = jscan_enter(&sc->it, p + i, len - i, '[');
+	sc->batch = jscan_enter(&sc->it, payload, len, '[');
 	sc->single = NULL;
 	sc->single_len = 0;
 	if (!sc->batch) {
-		if (len - i < 2 || p[i] != '{') {
+		if (!jscan_enter(&obj, payload, len, '{')) {
 			return false;
 		}
-		sc->single = p + i;
-		sc->single_len = len - i;
+		sc->single = obj.p;
+		sc->single_len = obj.len;
 	}
-	return true;
-}
-
-/* A plain integer from 0 to 2^53, the only ids read in place. */
-static bool
-rpc_msg_scan_id(const char *v, size_t len, uint64_t *ret)
-{
-	uint64_t	 n = 0;
-	size_t		 i;
-
-	if (len == 0 || len > 16 || (len > 1 && v[0] == '0')) {
-		return false;
-	}
-	for (i = 0; i < len; i++) {
-		if (v[i] < '0' || v[i] > '9') {
-			return false;
-		}
-		n = n * 10 + (uint64_t)(v[i] - '0');
-	}
-	if (n > JSVAL_SAFE_MAX) {
-		return false;
-	}
-	*ret = n;
 	return true;
 }
 
@@ -471,7 +439,7 @@ rpc_msg_scan_next(struct rpc_msg_scan *sc, struct rpc_response_text *ret,
 			r.resp_len = v_len;
 		}
 	}
-	if (id == NULL || !rpc_msg_scan_id(id, id_len, &r.id)) {
+	if (id == NULL || !jsval_decimal(id, id_len, JSVAL_SAFE_MAX, &r.id)) {
 		return 2;
 	}
 	if (r.resp != NULL && jscan_is(r.resp, r.resp_len, "null")) {

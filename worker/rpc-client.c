@@ -177,9 +177,9 @@ rpc_ping_cb(evutil_socket_t fd, short what, void *arg)
 json_t *
 rpc_answer_resp(struct rpc_answer *a)
 {
-	if (a->resp == NULL && a->text != NULL &&
-	    jsval_parse(a->text, a->len, &a->resp, NULL, 0) == 0) {
-		a->owned = true;
+	if (a->resp == NULL && a->text != NULL) {
+		/* Plain text (jscan.h): jansson reads it. */
+		(void)jsval_parse(a->text, a->len, &a->resp, NULL, 0);
 	}
 	return a->resp != NULL ? a->resp : json_null();
 }
@@ -246,9 +246,8 @@ rpc_mailbox_scan(struct rpc_mailbox *mb, struct rpc_msg_scan *sc)
 		a.text = r.resp;
 		a.len = r.resp_len;
 		rpc_mailbox_answer(mb, r.id, &a);
-		if (a.owned) {
-			json_decref(a.resp);
-		}
+		/* What rpc_answer_resp() read from the text. */
+		json_decref(a.resp);
 	}
 }
 
@@ -286,22 +285,21 @@ rpc_mailbox_packet(struct mconn *m, const struct mqtt_packet *p, void *arg)
 	    p->publish.payload_len)) {
 		mb->pong_ms = now_ms();
 		rpc_mailbox_scan(mb, &sc);
-		rpc_arm_timer(mb);
-		return;
+	} else {
+		n = rpc_msg_parse(p->publish.payload, p->publish.payload_len,
+		    &root, err, sizeof err);
+		if (n < 0) {
+			worker->stats.cluster_bad_messages++;
+			log_info("cluster: a bad RPC payload from %s: %s",
+			    mb->srv->id, err);
+			return;
+		}
+		mb->pong_ms = now_ms();
+		for (i = 0; i < n; i++) {
+			rpc_mailbox_response(mb, rpc_msg_item(root, (size_t)i));
+		}
+		json_decref(root);
 	}
-	n = rpc_msg_parse(p->publish.payload, p->publish.payload_len, &root,
-	    err, sizeof err);
-	if (n < 0) {
-		worker->stats.cluster_bad_messages++;
-		log_info("cluster: a bad RPC payload from %s: %s", mb->srv->id,
-		    err);
-		return;
-	}
-	mb->pong_ms = now_ms();
-	for (i = 0; i < n; i++) {
-		rpc_mailbox_response(mb, rpc_msg_item(root, (size_t)i));
-	}
-	json_decref(root);
 	rpc_arm_timer(mb);
 }
 

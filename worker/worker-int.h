@@ -434,8 +434,7 @@ void		 cluster_latency(struct cluster_server *srv, uint64_t us);
 struct rpc_answer {
 	const char	*text;
 	size_t		 len;
-	json_t		*resp;		/* read or given; NULL: not yet */
-	bool		 owned;		/* resp was read here, freed after */
+	json_t		*resp;		/* given, or read from text on demand */
 };
 /* <a> (borrowed) is the answer, or NULL when the call failed: <why>. */
 typedef void (*rpc_reply_cb)(void *arg, struct rpc_answer *a,
